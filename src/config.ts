@@ -1,0 +1,211 @@
+/**
+ * Configuration, read once from the environment into a typed, frozen object. Workflows never read it:
+ * what they need travels in their input. Every variable here is listed in the README's table.
+ */
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+export interface Config {
+  /** Where embedded state lives: the dev server's SQLite file and the embedded PostgreSQL (PGlite) files. */
+  dataDir: string;
+  temporal: {
+    /** Empty means: start the embedded dev server. */
+    address: string | null;
+    namespace: string;
+    taskQueue: string;
+    tls: boolean;
+    tlsCertPath: string | null;
+    tlsKeyPath: string | null;
+    tlsCaPath: string | null;
+    tlsServerName: string | null;
+    apiKey: string | null;
+    /** Embedded dev server ports. */
+    devServerPort: number;
+    uiPort: number;
+    /** Override for the CLI binary; otherwise PATH, then the build cache. */
+    cliPath: string | null;
+  };
+  api: {
+    host: string;
+    port: number;
+    /** Keys accepted in the API-Key header. */
+    apiKeys: string[];
+    bodyLimitBytes: number;
+    publicUrl: string;
+  };
+  /** postgres://… for a real server; null means the embedded PGlite store in dataDir. */
+  databaseUrl: string | null;
+  booking: {
+    noShowWindowMinutes: number;
+    rescheduleRequestTtlMinutes: number;
+  };
+  webhooks: {
+    connectTimeoutMs: number;
+    totalTimeoutMs: number;
+    /** Hosts or CIDRs allowed even though they are private/loopback (tests, local development). */
+    allowPrivateTargets: string[];
+    /** Accept http:// subscription URLs (development only; production requires https). */
+    allowHttp: boolean;
+    userAgent: string;
+  };
+  salesforce: {
+    /** 'standin' starts the local stand-in; 'org' uses the credentials below; 'off' disables the connector. */
+    mode: 'standin' | 'org' | 'off';
+    loginUrl: string;
+    instanceUrl: string | null;
+    clientId: string | null;
+    clientSecret: string | null;
+    refreshToken: string | null;
+    /** 'refresh_token' or 'client_credentials'. */
+    grant: 'refresh_token' | 'client_credentials';
+    apiVersion: string;
+    eventStatusField: string;
+    reasonField: string;
+    bookingIdField: string;
+    /** Salesforce user id used as OwnerId when no active user has the booking owner's email. */
+    fallbackOwnerId: string | null;
+    standinPort: number;
+  };
+  conversation: {
+    abandonAfterMinutes: number;
+  };
+  worker: {
+    maxCachedWorkflows: number;
+    maxConcurrentActivityTaskExecutions: number;
+    maxConcurrentWorkflowTaskExecutions: number;
+  };
+  logLevel: string;
+}
+
+class ConfigError extends Error {}
+
+function str(env: NodeJS.ProcessEnv, name: string, fallback: string): string {
+  const v = env[name];
+  return v === undefined || v === '' ? fallback : v;
+}
+
+function opt(env: NodeJS.ProcessEnv, name: string): string | null {
+  const v = env[name];
+  return v === undefined || v === '' ? null : v;
+}
+
+function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const v = env[name];
+  if (v === undefined || v === '') return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new ConfigError(`${name} must be a non-negative integer, got '${v}'`);
+  return n;
+}
+
+function bool(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
+  const v = env[name];
+  if (v === undefined || v === '') return fallback;
+  if (/^(1|true|yes|on)$/i.test(v)) return true;
+  if (/^(0|false|no|off)$/i.test(v)) return false;
+  throw new ConfigError(`${name} must be true or false, got '${v}'`);
+}
+
+function list(env: NodeJS.ProcessEnv, name: string, fallback: string[]): string[] {
+  const v = env[name];
+  if (v === undefined) return fallback;
+  return v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+function oneOf<T extends string>(env: NodeJS.ProcessEnv, name: string, values: readonly T[], fallback: T): T {
+  const v = str(env, name, fallback);
+  if (!(values as readonly string[]).includes(v)) {
+    throw new ConfigError(`${name} must be one of ${values.join(', ')}, got '${v}'`);
+  }
+  return v as T;
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object') {
+    for (const v of Object.values(o as object)) deepFreeze(v);
+    Object.freeze(o);
+  }
+  return o;
+}
+
+/** Reads and validates configuration; throws a ConfigError naming the bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const dataDir = path.resolve(str(env, 'DATA_DIR', path.join(process.cwd(), '.data')));
+  const address = opt(env, 'TEMPORAL_ADDRESS');
+  const embedded = address === null;
+  const apiPort = int(env, 'API_PORT', 3000);
+  const apiHost = str(env, 'API_HOST', '127.0.0.1');
+  const salesforceMode = oneOf(env, 'SALESFORCE_MODE', ['standin', 'org', 'off'] as const, embedded ? 'standin' : 'off');
+  const standinPort = int(env, 'SALESFORCE_STANDIN_PORT', 3100);
+  const config: Config = {
+    dataDir,
+    temporal: {
+      address,
+      namespace: str(env, 'TEMPORAL_NAMESPACE', 'default'),
+      taskQueue: str(env, 'TEMPORAL_TASK_QUEUE', 'booking-lifecycle'),
+      tls: bool(env, 'TEMPORAL_TLS', opt(env, 'TEMPORAL_API_KEY') !== null || opt(env, 'TEMPORAL_TLS_CERT') !== null),
+      tlsCertPath: opt(env, 'TEMPORAL_TLS_CERT'),
+      tlsKeyPath: opt(env, 'TEMPORAL_TLS_KEY'),
+      tlsCaPath: opt(env, 'TEMPORAL_TLS_CA'),
+      tlsServerName: opt(env, 'TEMPORAL_TLS_SERVER_NAME'),
+      apiKey: opt(env, 'TEMPORAL_API_KEY'),
+      devServerPort: int(env, 'TEMPORAL_DEV_PORT', 7233),
+      uiPort: int(env, 'TEMPORAL_UI_PORT', 8233),
+      cliPath: opt(env, 'TEMPORAL_CLI_PATH'),
+    },
+    api: {
+      host: apiHost,
+      port: apiPort,
+      apiKeys: list(env, 'API_KEYS', embedded ? ['dev-api-key'] : []),
+      bodyLimitBytes: int(env, 'API_BODY_LIMIT_BYTES', 1024 * 1024),
+      publicUrl: str(env, 'API_PUBLIC_URL', `http://${apiHost === '0.0.0.0' ? os.hostname() : apiHost}:${apiPort}`),
+    },
+    databaseUrl: opt(env, 'DATABASE_URL'),
+    booking: {
+      noShowWindowMinutes: int(env, 'NO_SHOW_WINDOW_MINUTES', 7 * 24 * 60),
+      rescheduleRequestTtlMinutes: int(env, 'RESCHEDULE_REQUEST_TTL_MINUTES', 30 * 24 * 60),
+    },
+    webhooks: {
+      connectTimeoutMs: int(env, 'WEBHOOK_CONNECT_TIMEOUT_MS', 5_000),
+      totalTimeoutMs: int(env, 'WEBHOOK_TIMEOUT_MS', 15_000),
+      allowPrivateTargets: list(env, 'WEBHOOK_ALLOW_PRIVATE_TARGETS', embedded ? ['127.0.0.0/8', '::1/128'] : []),
+      allowHttp: bool(env, 'WEBHOOK_ALLOW_HTTP', embedded),
+      userAgent: str(env, 'WEBHOOK_USER_AGENT', 'BookingLifecycleEngine-Webhooks/0.1'),
+    },
+    salesforce: {
+      mode: salesforceMode,
+      loginUrl: str(env, 'SALESFORCE_LOGIN_URL', salesforceMode === 'standin' ? `http://127.0.0.1:${standinPort}` : 'https://login.salesforce.com'),
+      instanceUrl: opt(env, 'SALESFORCE_INSTANCE_URL'),
+      clientId: opt(env, 'SALESFORCE_CLIENT_ID') ?? (salesforceMode === 'standin' ? 'standin-client' : null),
+      clientSecret: opt(env, 'SALESFORCE_CLIENT_SECRET') ?? (salesforceMode === 'standin' ? 'standin-secret' : null),
+      refreshToken: opt(env, 'SALESFORCE_REFRESH_TOKEN'),
+      grant: oneOf(env, 'SALESFORCE_GRANT', ['refresh_token', 'client_credentials'] as const, 'client_credentials'),
+      apiVersion: str(env, 'SALESFORCE_API_VERSION', '62.0'),
+      eventStatusField: str(env, 'SALESFORCE_EVENT_STATUS_FIELD', 'Event_Status__c'),
+      reasonField: str(env, 'SALESFORCE_REASON_FIELD', 'Cancel_Reschedule_Reason__c'),
+      bookingIdField: str(env, 'SALESFORCE_BOOKING_ID_FIELD', 'Booking_Id__c'),
+      fallbackOwnerId: opt(env, 'SALESFORCE_FALLBACK_OWNER_ID'),
+      standinPort,
+    },
+    conversation: {
+      abandonAfterMinutes: int(env, 'CONVERSATION_ABANDON_MINUTES', 10),
+    },
+    worker: {
+      maxCachedWorkflows: int(env, 'WORKER_MAX_CACHED_WORKFLOWS', 2000),
+      maxConcurrentActivityTaskExecutions: int(env, 'WORKER_MAX_CONCURRENT_ACTIVITIES', 200),
+      maxConcurrentWorkflowTaskExecutions: int(env, 'WORKER_MAX_CONCURRENT_WORKFLOW_TASKS', 40),
+    },
+    logLevel: str(env, 'LOG_LEVEL', 'info'),
+  };
+  if (config.salesforce.mode === 'org' && (!config.salesforce.clientId || !config.salesforce.clientSecret)) {
+    throw new ConfigError('SALESFORCE_MODE=org needs SALESFORCE_CLIENT_ID and SALESFORCE_CLIENT_SECRET');
+  }
+  if (config.salesforce.mode === 'org' && config.salesforce.grant === 'refresh_token' && !config.salesforce.refreshToken) {
+    throw new ConfigError('SALESFORCE_GRANT=refresh_token needs SALESFORCE_REFRESH_TOKEN');
+  }
+  return deepFreeze(config);
+}
+
+export { ConfigError };

@@ -197,6 +197,11 @@ export interface BookingSettings {
   noShowWindowMinutes: number;
   /** How long a reschedule requested by the user waits for the customer's new time. */
   rescheduleRequestTtlMinutes: number;
+  /**
+   * Keep the custom search attributes current. The API always sets it; the time-skipping test server,
+   * which knows only preset attributes, runs with it off.
+   */
+  indexSearchAttributes: boolean;
 }
 
 /** One lifecycle event, kept in order by the workflow and handed to the dispatch seam. */
@@ -210,6 +215,10 @@ export interface LifecycleEvent {
   booking: BookingObject;
   /** For reassignment: the page the booking left, so Salesforce can tell whether both are connected. */
   previous_page?: BookingPageSnapshot | null;
+  /** The Lead, Contact or Case a personalised link named, if any. */
+  salesforce_record?: SalesforceRecordRef | null;
+  /** The booking page when the event happened (its Salesforce settings decide what the sync writes). */
+  page?: BookingPageSnapshot | null;
 }
 
 /** User and customer actions. Each arrives as a signal of its own and through the action update. */

@@ -1,0 +1,58 @@
+/** Builds the public booking object (lifecycle.md section 5) and the UI summary from the state. */
+import type { BookingObject } from '../../shared/booking-contract';
+import { endTime, type BookingState } from './state-machine';
+
+export function toBookingObject(state: BookingState): BookingObject {
+  const i = state.input;
+  return {
+    object: 'booking',
+    id: i.bookingId,
+    tracking_id: i.trackingId,
+    subject: i.subject,
+    status: state.status,
+    activity_status: state.activityStatus,
+    creation_time: i.createdAt,
+    starting_time: state.startTime,
+    last_updated_time: state.lastUpdatedTime,
+    duration_minutes: state.durationMinutes,
+    customer_timezone: i.customerTimezone,
+    owner: state.owner,
+    booking_page: state.page.id,
+    event_type: i.eventType ?? null,
+    location_description: i.locationDescription ?? null,
+    virtual_conferencing: i.joinUrl ? { join_url: i.joinUrl } : null,
+    attendees: i.attendees ?? [i.form.email],
+    form_submission: i.form,
+    cancel_reschedule_information: state.cancelInfo,
+    rescheduled_booking_id: i.rebookOf?.bookingId ?? null,
+    cancel_reschedule_url: i.cancelRescheduleUrl ?? null,
+    session_package: i.sessionPackage ?? null,
+    conversation: i.conversationId ?? null,
+  };
+}
+
+/** One line for the Temporal UI's summary of the run. */
+export function bookingSummary(state: BookingState): string {
+  return `${state.input.subject} with ${state.owner.name} at ${state.startTime} (${state.activityStatus})`;
+}
+
+/** Markdown shown as the run's current details in the Temporal UI. */
+export function bookingDetails(state: BookingState, extra: { salesforce: string; ignored: number }): string {
+  const lines = [
+    `**${state.input.bookingId}** · ${state.status} · ${state.activityStatus}`,
+    `Owner: ${state.owner.name} <${state.owner.email}> · Page: ${state.page.name} (${state.page.id}, ${state.page.mode})`,
+    `Meeting: ${state.startTime} → ${endTime(state)} (${state.input.customerTimezone})`,
+    `Customer: ${state.input.form.name} <${state.input.form.email}>`,
+  ];
+  if (state.pendingReschedule) lines.push(`Awaiting approval of new time ${state.pendingReschedule.startTime}`);
+  if (state.cancelInfo?.reason) lines.push(`Reason: ${state.cancelInfo.reason} (${state.cancelInfo.actioned_by})`);
+  lines.push(`Salesforce: ${extra.salesforce}`);
+  if (extra.ignored > 0) lines.push(`Ignored signals: ${extra.ignored}`);
+  return lines.join('\n\n');
+}
+
+/** Whether this event concerns Salesforce at all (a page with no Activity Event writes nothing). */
+export function wantsSalesforceSync(page: BookingState['page'], previousPage?: BookingState['page'] | null): boolean {
+  const on = (p: BookingState['page']) => p.salesforce.connected && p.salesforce.create_activity_event;
+  return on(page) || Boolean(previousPage && on(previousPage));
+}

@@ -1,0 +1,266 @@
+/**
+ * bookingWorkflow: one run per booking, id = the booking id. It feeds signals and updates to the pure state
+ * machine, sleeps on a durable timer until the next deadline (expiry, meeting end, no-show window), and
+ * hands every lifecycle event, in order, to the dispatch seam: webhook routing and the Salesforce sync.
+ */
+import {
+  ActivityFailure,
+  allHandlersFinished,
+  ApplicationFailure,
+  condition,
+  getExternalWorkflowHandle,
+  log,
+  proxyActivities,
+  proxyLocalActivities,
+  setCurrentDetails,
+  setHandler,
+  upsertSearchAttributes,
+  uuid4,
+  workflowInfo,
+} from '@temporalio/workflow';
+import {
+  applyActionUpdate,
+  approveSignal,
+  BookingPackageSA,
+  BookingOwnerSA,
+  BookingPageSA,
+  BookingStatusSA,
+  cancelSignal,
+  canceledForRebookSignal,
+  declineSignal,
+  EVENT_ID_PREFIX,
+  getBookingQuery,
+  MeetingStartSA,
+  noShowSignal,
+  reassignSignal,
+  requestRescheduleSignal,
+  rescheduleSignal,
+  type BookingAction,
+  type BookingInput,
+  type BookingView,
+  type IgnoredSignal,
+  type LifecycleEvent,
+  type SalesforceSyncState,
+} from '../src/shared/booking-contract';
+import type { DispatchActivities, NoteActivities, SalesforceActivities } from '../src/shared/dispatch-contract';
+import { decide, initialState, nextDeadline, onDeadline, type BookingState, type Effect } from '../src/domain/booking/state-machine';
+import { bookingDetails, toBookingObject, wantsSalesforceSync } from '../src/domain/booking/booking-object';
+import { RETRY_WINDOW_MS } from '../src/domain/retry-schedule';
+
+// Routing only reads the store and starts delivery workflows: short attempts, retried for as long as a
+// delivery itself would be, so an event is never dropped while the store or server is briefly away.
+const { routeEvent } = proxyActivities<DispatchActivities>({
+  startToCloseTimeout: '1 minute',
+  scheduleToCloseTimeout: RETRY_WINDOW_MS,
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 minutes' },
+});
+
+// Salesforce writes follow the 72-hour schedule: the activity sets nextRetryDelay per attempt and marks
+// configuration errors non-retryable, so the policy here only bounds the whole.
+const { syncActivityEvent } = proxyActivities<SalesforceActivities>({
+  startToCloseTimeout: '2 minutes',
+  scheduleToCloseTimeout: RETRY_WINDOW_MS,
+  retry: { initialInterval: '35 seconds', backoffCoefficient: 1, maximumInterval: '6 hours' },
+});
+
+// A local activity leaves a marker in history with the ignored signal, and a line in the worker's log.
+const { noteIgnoredSignal } = proxyLocalActivities<NoteActivities>({ startToCloseTimeout: '10 seconds' });
+
+/** The booking's workflow. Returns the final view once closed and every dispatch has finished. */
+export async function bookingWorkflow(input: BookingInput): Promise<BookingView> {
+  const workflowId = workflowInfo().workflowId;
+  const started = initialState(input, Date.now());
+  let state: BookingState = started.state;
+  let version = 0;
+  const events: LifecycleEvent[] = [];
+  const ignored: IgnoredSignal[] = [];
+  const webhookQueue: LifecycleEvent[] = [];
+  const salesforceQueue: LifecycleEvent[] = [];
+  const salesforce: SalesforceSyncState = {
+    state: wantsSalesforceSync(input.page) ? 'pending' : 'disabled',
+    activity_event_id: null,
+    last_error: null,
+    applied_seq: 0,
+  };
+  let dispatching = 0;
+
+  const view = (): BookingView => ({
+    booking: toBookingObject(state),
+    events,
+    pending_request:
+      state.phase === 'requested'
+        ? { kind: 'booking', starting_time: state.startTime, duration_minutes: state.durationMinutes }
+        : state.pendingReschedule
+          ? { kind: 'reschedule', starting_time: state.pendingReschedule.startTime, duration_minutes: state.pendingReschedule.durationMinutes }
+          : null,
+    salesforce,
+    ignored_signals: ignored,
+    closed: state.phase === 'closed',
+  });
+
+  function salesforceLine(): string {
+    if (salesforce.state === 'error' && salesforce.last_error) return `error ${salesforce.last_error.code}: ${salesforce.last_error.message}`;
+    return salesforce.activity_event_id ? `${salesforce.state} (Event ${salesforce.activity_event_id})` : salesforce.state;
+  }
+
+  function publish(): void {
+    setCurrentDetails(bookingDetails(state, { salesforce: salesforceLine(), ignored: ignored.length }));
+    if (!input.settings.indexSearchAttributes) return;
+    upsertSearchAttributes([
+      { key: BookingStatusSA, value: state.status },
+      { key: BookingOwnerSA, value: state.owner.id },
+      { key: BookingPageSA, value: state.page.id },
+      { key: MeetingStartSA, value: new Date(state.startTime) },
+      ...(input.sessionPackage ? [{ key: BookingPackageSA, value: input.sessionPackage.id }] : []),
+    ]);
+  }
+
+  function apply(effects: Effect[]): void {
+    for (const effect of effects) {
+      if (effect.kind === 'cancelReplacedBooking') {
+        // Fire and forget: the replaced booking ignores it (and records why) if it already moved on.
+        getExternalWorkflowHandle(effect.bookingId)
+          .signal(canceledForRebookSignal, { newBookingId: input.bookingId, reason: effect.reason, actionedBy: effect.actionedBy })
+          .catch((err: unknown) => log.warn('could not tell the replaced booking', { bookingId: effect.bookingId, error: String(err) }));
+        continue;
+      }
+      const event: LifecycleEvent = {
+        id: `${EVENT_ID_PREFIX}${uuid4()}`,
+        seq: events.length + 1,
+        type: effect.type,
+        creation_time: new Date(Date.now()).toISOString(),
+        webhook: effect.webhook,
+        booking: toBookingObject(state),
+        previous_page: effect.previousPage ?? null,
+        salesforce_record: input.salesforceRecord ?? null,
+      };
+      events.push(event);
+      log.info('lifecycle event', { bookingId: input.bookingId, type: event.type, eventId: event.id });
+      if (event.webhook) webhookQueue.push(event);
+      if (wantsSalesforceSync(state.page, effect.previousPage)) {
+        if (salesforce.state === 'disabled') salesforce.state = 'pending';
+        salesforceQueue.push(event);
+      }
+    }
+  }
+
+  function transition(next: BookingState, effects: Effect[]): void {
+    state = next;
+    version++;
+    apply(effects);
+    publish();
+  }
+
+  async function ignore(signal: string, reason: string): Promise<void> {
+    ignored.push({ signal, reason, at: new Date(Date.now()).toISOString() });
+    log.warn('signal ignored', { bookingId: input.bookingId, signal, reason });
+    publish();
+    await noteIgnoredSignal({ workflowId, signal, reason });
+  }
+
+  async function onSignal(action: BookingAction): Promise<void> {
+    const d = decide(state, action, Date.now());
+    if (!d.ok) return ignore(action.kind, d.reason);
+    transition(d.state, d.effects);
+  }
+
+  setHandler(getBookingQuery, view);
+  setHandler(approveSignal, (p) => onSignal({ kind: 'approve', ...p }));
+  setHandler(declineSignal, (p) => onSignal({ kind: 'decline', ...p }));
+  setHandler(rescheduleSignal, (p) => onSignal({ kind: 'reschedule', ...p }));
+  setHandler(requestRescheduleSignal, (p) => onSignal({ kind: 'requestReschedule', ...p }));
+  setHandler(cancelSignal, (p) => onSignal({ kind: 'cancel', ...p }));
+  setHandler(noShowSignal, (p) => onSignal({ kind: 'noShow', ...p }));
+  setHandler(reassignSignal, (p) => onSignal({ kind: 'reassign', ...p }));
+  setHandler(canceledForRebookSignal, (p) => onSignal({ kind: 'canceledForRebook', ...p }));
+  setHandler(
+    applyActionUpdate,
+    (action) => {
+      const d = decide(state, action, Date.now());
+      if (!d.ok) throw ApplicationFailure.nonRetryable(d.reason, 'ActionNotAllowed');
+      transition(d.state, d.effects);
+      return view();
+    },
+    {
+      // Rejected before it is written to history: the API answers 409 with the reason.
+      validator: (action) => {
+        const d = decide(state, action, Date.now());
+        if (!d.ok) throw new Error(d.reason);
+      },
+    },
+  );
+
+  async function drainWebhooks(): Promise<void> {
+    for (;;) {
+      await condition(() => webhookQueue.length > 0);
+      const event = webhookQueue[0];
+      dispatching++;
+      try {
+        const { booking, ...rest } = event;
+        await routeEvent({
+          envelope: { id: rest.id, object: 'event', creation_time: rest.creation_time, type: rest.type, api_version: 'v2', data: booking },
+          sourceWorkflowId: workflowId,
+        });
+      } catch (err) {
+        log.error('webhook routing gave up after 72 hours', { bookingId: input.bookingId, eventId: event.id, error: String(err) });
+      } finally {
+        webhookQueue.shift();
+        dispatching--;
+      }
+    }
+  }
+
+  async function drainSalesforce(): Promise<void> {
+    for (;;) {
+      await condition(() => salesforceQueue.length > 0);
+      const event = salesforceQueue[0];
+      dispatching++;
+      try {
+        const result = await syncActivityEvent({ bookingId: input.bookingId, event });
+        if (result.outcome !== 'skipped') {
+          salesforce.state = 'synced';
+          salesforce.activity_event_id = result.activityEventId ?? salesforce.activity_event_id;
+          salesforce.last_error = null;
+        }
+      } catch (err) {
+        // A configuration error or 72 hours of failures: shown in the query and UI, the lifecycle goes on.
+        const cause = err instanceof ActivityFailure ? err.cause : err;
+        const code = cause instanceof ApplicationFailure ? (cause.type ?? 'Error') : cause instanceof Error ? cause.name : 'Error';
+        const message = cause instanceof Error ? cause.message : String(cause);
+        salesforce.state = 'error';
+        salesforce.last_error = { code, message, event_id: event.id, at: new Date(Date.now()).toISOString() };
+        log.error('salesforce sync failed', { bookingId: input.bookingId, eventId: event.id, code, message });
+      } finally {
+        salesforce.applied_seq = event.seq;
+        salesforceQueue.shift();
+        dispatching--;
+        publish();
+      }
+    }
+  }
+
+  // Both loops run for the life of the workflow; their promises never settle, the main loop awaits the queues.
+  void drainWebhooks();
+  void drainSalesforce();
+
+  apply(started.effects);
+  publish();
+
+  while (state.phase !== 'closed') {
+    const deadline = nextDeadline(state);
+    const seen = version;
+    const wait = deadline === null ? null : deadline - Date.now();
+    let timedOut = false;
+    if (wait === null) await condition(() => version !== seen);
+    else if (wait > 0) timedOut = !(await condition(() => version !== seen, wait));
+    else timedOut = true;
+    if (timedOut && version === seen) {
+      const moved = onDeadline(state, Date.now());
+      transition(moved.state, moved.effects);
+    }
+  }
+
+  // Closed: no event is dropped, every queued dispatch finishes before the run ends.
+  await condition(() => webhookQueue.length === 0 && salesforceQueue.length === 0 && dispatching === 0 && allHandlersFinished());
+  return view();
+}

@@ -1,2 +1,3 @@
 /** The worker's workflowsPath: every workflow type the engine runs. */
 export * from './booking';
+export * from './conversation';

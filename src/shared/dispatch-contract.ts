@@ -94,12 +94,12 @@ export const DELIVERY_FAILURE = {
 export interface WebhookDeliveryActivities {
   /** One attempt: records it, succeeds on 2xx only, throws with nextRetryDelay from the schedule otherwise. */
   deliverWebhook(input: DeliveryInput): Promise<{ status: number; attempts: number }>;
-  /** Marks a delivery failed once its schedule ran out or it was stopped; may disable the subscription. */
+  /** Marks a delivery failed once its schedule ran out or it was stopped; may disable the subscription. Returns the attempts made. */
   finishDelivery(input: {
     deliveryId: string;
     subscriptionId: string;
     outcome: DeliveryOutcome;
     reason: string;
     disableSubscription: boolean;
-  }): Promise<void>;
+  }): Promise<{ attempts: number }>;
 }

@@ -1,6 +1,6 @@
 /** The store's public surface: open the database, then build repositories over it (or over a transaction). */
 export type { Db, Queryable, QueryResult } from './db';
-export { openDb, openDbFromUrl, openPGliteDb, openMemoryDb } from './open-db';
+export { openDb, openDbFromUrl, openPGliteDb, openMemoryDb, type OpenedDb } from './open-db';
 export { migrate, listMigrations, MIGRATIONS_DIR } from './migrate';
 export { StoreError, NotFoundError, ConflictError, InvalidReferenceError } from './repository-errors';
 export type { Page, PageRequest } from './pagination';

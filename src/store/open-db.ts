@@ -121,7 +121,10 @@ class PGliteDb implements Db {
   }
 }
 
-async function migrated(db: Db & MigrationTarget): Promise<Db> {
+/** A Db from this module: its transactions can also run SQL scripts, so `migrate` accepts it. */
+export type OpenedDb = Db & MigrationTarget;
+
+async function migrated(db: OpenedDb): Promise<OpenedDb> {
   try {
     await migrate(db);
     return db;
@@ -132,7 +135,7 @@ async function migrated(db: Db & MigrationTarget): Promise<Db> {
 }
 
 /** Opens a PostgreSQL server's database by URL and migrates it. */
-export async function openDbFromUrl(url: string): Promise<Db> {
+export async function openDbFromUrl(url: string): Promise<OpenedDb> {
   const pool = new Pool({ connectionString: url, types: pgTypeOverrides, max: 10 });
   // An idle client losing its connection (server restart) must not crash the process; the pool replaces it.
   pool.on('error', () => undefined);
@@ -140,18 +143,19 @@ export async function openDbFromUrl(url: string): Promise<Db> {
 }
 
 /** Opens (creating if needed) an embedded PGlite database in dataDir, or in memory when dataDir is omitted. */
-export async function openPGliteDb(dataDir?: string): Promise<Db> {
+export async function openPGliteDb(dataDir?: string): Promise<OpenedDb> {
   if (dataDir) fs.mkdirSync(dataDir, { recursive: true });
-  const pg = await PGlite.create(dataDir, { parsers: pgliteParsers });
+  // The options-object form: PGlite drops the options argument when dataDir is undefined.
+  const pg = await PGlite.create({ dataDir, parsers: pgliteParsers });
   return migrated(new PGliteDb(pg));
 }
 
 /** A throwaway in-memory PGlite database, migrated (tests). */
-export function openMemoryDb(): Promise<Db> {
+export function openMemoryDb(): Promise<OpenedDb> {
   return openPGliteDb(undefined);
 }
 
 /** The engine the configuration asks for: DATABASE_URL, else PGlite under `<dataDir>/pglite`. */
-export function openDb(config: Config): Promise<Db> {
+export function openDb(config: Config): Promise<OpenedDb> {
   return config.databaseUrl ? openDbFromUrl(config.databaseUrl) : openPGliteDb(path.join(config.dataDir, 'pglite'));
 }

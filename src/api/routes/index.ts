@@ -1,5 +1,8 @@
 /** Every route group of the API, registered in order by buildApp. Add a group here, nowhere else. */
 import type { FastifyPluginAsync } from 'fastify';
+import usersRoutes from './users';
+import bookingPagesRoutes from './booking-pages';
+import conversationsRoutes from './conversations';
 
 export interface RouteGroup {
   prefix: string;
@@ -7,4 +10,8 @@ export interface RouteGroup {
   plugin: FastifyPluginAsync<any>;
 }
 
-export const routeGroups: RouteGroup[] = [];
+export const routeGroups: RouteGroup[] = [
+  { prefix: '/v2/users', plugin: usersRoutes },
+  { prefix: '/v2/booking-pages', plugin: bookingPagesRoutes },
+  { prefix: '/v2/conversations', plugin: conversationsRoutes },
+];

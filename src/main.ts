@@ -1,0 +1,95 @@
+/**
+ * `npm start`: the embedded default, one process tree. Without TEMPORAL_ADDRESS it starts a Temporal dev
+ * server (SQLite file and Web UI in DATA_DIR), the embedded PostgreSQL-compatible store (PGlite) unless
+ * DATABASE_URL is set, the Salesforce stand-in (SALESFORCE_MODE=standin), then the worker and the API.
+ * Ctrl-C or SIGTERM stops everything in reverse order; a second start finds the same data.
+ */
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import { loadConfig } from './config';
+import { createLogger, installWorkerRuntime } from './logging';
+import { openDb } from './store';
+import { startDevServer, type DevServer } from './temporal/dev-server';
+import { connectionOptions } from './temporal/connection';
+import { createBookingWorker } from './worker';
+import { startApi } from './server';
+import { startSalesforceStandin, type SalesforceStandin } from './salesforce/standin/server';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger(config);
+  installWorkerRuntime(logger, config);
+  const stops: (() => Promise<unknown>)[] = [];
+  let stopping = false;
+  const shutdown = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info('stopping');
+    for (const stop of stops.reverse()) {
+      await stop().catch((err: unknown) => logger.error({ err }, 'error while stopping'));
+    }
+    process.exit(code);
+  };
+  process.once('SIGINT', () => void shutdown(0));
+  process.once('SIGTERM', () => void shutdown(0));
+
+  try {
+    let devServer: DevServer | null = null;
+    if (!config.temporal.address) {
+      devServer = await startDevServer({ config, log: logger });
+      stops.push(() => devServer!.stop());
+    }
+    const opts = connectionOptions(config, devServer?.address);
+
+    const db = await openDb(config);
+    stops.push(() => db.close());
+
+    let standin: SalesforceStandin | null = null;
+    if (config.salesforce.mode === 'standin') {
+      standin = await startSalesforceStandin({
+        port: config.salesforce.standinPort,
+        clients: [{ clientId: config.salesforce.clientId!, clientSecret: config.salesforce.clientSecret! }],
+        refreshTokens: config.salesforce.refreshToken ? [config.salesforce.refreshToken] : [],
+        users: [{ Email: 'integration@standin.example', Name: 'Integration User' }],
+      });
+      stops.push(() => standin!.stop());
+    }
+
+    const clientConnection = await Connection.connect(opts);
+    stops.push(() => clientConnection.close());
+    const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
+    const nativeConnection = await NativeConnection.connect(opts);
+    stops.push(() => nativeConnection.close());
+    const worker = await createBookingWorker({ config, connection: nativeConnection, client, db });
+    const running = worker.run();
+    stops.push(async () => {
+      worker.shutdown();
+      await running;
+    });
+    running.catch((err: unknown) => {
+      logger.error({ err }, 'worker failed');
+      void shutdown(1);
+    });
+
+    const api = await startApi({ config, db, temporal: client, logger });
+    stops.push(() => api.close());
+
+    const lines = [
+      '',
+      'Booking lifecycle engine is running.',
+      `  API:          ${api.url}   (header API-Key: ${config.api.apiKeys[0] ?? '<set API_KEYS>'})`,
+      `  OpenAPI:      ${api.url}/v2/openapi.json`,
+      devServer ? `  Temporal UI:  ${devServer.uiUrl}` : `  Temporal:     ${opts.address} (namespace ${config.temporal.namespace})`,
+      standin ? `  Salesforce:   stand-in at ${standin.url} (SALESFORCE_MODE=standin)` : `  Salesforce:   ${config.salesforce.mode}`,
+      `  Data:         ${config.dataDir}`,
+      'Press Ctrl-C to stop.',
+      '',
+    ];
+    process.stdout.write(lines.join('\n') + '\n');
+  } catch (err) {
+    logger.error({ err }, 'start failed');
+    await shutdown(1);
+  }
+}
+
+void main();

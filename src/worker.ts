@@ -1,0 +1,74 @@
+/**
+ * The worker: runs every workflow and activity of the engine on the task queue. `npm run worker` starts one
+ * against TEMPORAL_ADDRESS and DATABASE_URL (production runs several); the embedded default (src/main.ts)
+ * runs one in-process.
+ */
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { createActivities } from '../activities';
+import { loadConfig, type Config } from './config';
+import { openDb } from './store';
+import type { Db } from './store/db';
+import { connectionOptions } from './temporal/connection';
+import { createLogger, installWorkerRuntime } from './logging';
+
+export interface WorkerDeps {
+  config: Config;
+  connection: NativeConnection;
+  /** Client used by activities that start delivery workflows. */
+  client: Client;
+  db: Db;
+}
+
+/** Options that are measured, not guessed: see BENCHMARKS.md for how the defaults were chosen. */
+export function workerTuning(config: Config): Partial<WorkerOptions> {
+  return {
+    maxCachedWorkflows: config.worker.maxCachedWorkflows,
+    maxConcurrentActivityTaskExecutions: config.worker.maxConcurrentActivityTaskExecutions,
+    maxConcurrentWorkflowTaskExecutions: config.worker.maxConcurrentWorkflowTaskExecutions,
+  };
+}
+
+export async function createBookingWorker(deps: WorkerDeps): Promise<Worker> {
+  return Worker.create({
+    connection: deps.connection,
+    namespace: deps.config.temporal.namespace,
+    taskQueue: deps.config.temporal.taskQueue,
+    workflowsPath: require.resolve('../workflows'),
+    activities: createActivities({ config: deps.config, db: deps.db, temporal: deps.client }),
+    ...workerTuning(deps.config),
+  });
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger(config);
+  installWorkerRuntime(logger, config);
+  if (!config.temporal.address) throw new Error('npm run worker needs TEMPORAL_ADDRESS (npm start runs the embedded default)');
+  if (!config.databaseUrl) throw new Error('npm run worker needs DATABASE_URL: the embedded store belongs to npm start');
+  const opts = connectionOptions(config);
+  const connection = await NativeConnection.connect(opts);
+  const clientConnection = await Connection.connect(opts);
+  const db = await openDb(config);
+  try {
+    const worker = await createBookingWorker({
+      config,
+      connection,
+      client: new Client({ connection: clientConnection, namespace: config.temporal.namespace }),
+      db,
+    });
+    logger.info({ taskQueue: config.temporal.taskQueue, address: opts.address }, 'worker running');
+    await worker.run();
+  } finally {
+    await db.close();
+    await clientConnection.close();
+    await connection.close();
+  }
+}
+
+if (require.main === module) {
+  main().catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
+}

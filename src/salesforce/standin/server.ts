@@ -91,7 +91,7 @@ export interface StandinState {
   apiUsage: number;
   apiLimit: number;
   /** Pending injected failures, consumed one per REST request. */
-  failures: { status: number; error: ApiError }[];
+  failures: { status: number; error: ApiError; match?: { method?: string; pathEndsWith?: string } }[];
   outage: { status: number } | null;
   requestLimitExceeded: boolean;
 }
@@ -104,8 +104,11 @@ export interface StandinSwitches {
   setRequestLimitExceeded(on: boolean): void;
   /** While on, every request (token endpoint included) answers 503 (or the given status). */
   setOutage(on: boolean | { status: number }): void;
-  /** The next n REST calls (after authentication) fail with this errorCode and status. */
-  failNext(n: number, errorCode: string, status?: number, message?: string): void;
+  /**
+   * The next n REST calls (after authentication) fail with this errorCode and status; with `match`, only
+   * calls of that method whose path ends with `pathEndsWith` count.
+   */
+  failNext(n: number, errorCode: string, status?: number, message?: string, match?: { method?: string; pathEndsWith?: string }): void;
   /** Removes a field from an object, as an org without the custom field (INVALID_FIELD afterwards). */
   markFieldMissing(type: StandinObjectType, field: string): void;
   /** Puts a field removed by markFieldMissing back. */
@@ -196,7 +199,8 @@ export async function startSalesforceStandin(options: StandinOptions): Promise<S
   const insert = (type: StandinObjectType, fields: Record<string, unknown>, userId: string | null): StandinRecord => {
     const at = sfDateTime(now());
     const rec: StandinRecord = { Id: nextId(type) };
-    for (const f of state.schema[type]) if (f.defaultValue !== undefined) rec[f.name] = f.defaultValue;
+    // Like Salesforce, an unset field reads as null.
+    for (const f of state.schema[type]) if (f.name !== 'Id') rec[f.name] = f.defaultValue ?? null;
     Object.assign(rec, fields, {
       Id: rec.Id,
       IsDeleted: false,
@@ -205,7 +209,7 @@ export async function startSalesforceStandin(options: StandinOptions): Promise<S
       CreatedById: userId,
       LastModifiedById: userId,
     });
-    if (type !== 'User' && rec.OwnerId === undefined) rec.OwnerId = userId;
+    if (type !== 'User' && !rec.OwnerId) rec.OwnerId = userId;
     if (type === 'Case') rec.CaseNumber = String(++caseNumber).padStart(8, '0');
     state.records[type].set(rec.Id, rec);
     return rec;
@@ -619,8 +623,13 @@ export async function startSalesforceStandin(options: StandinOptions): Promise<S
         if (!session) throw fail(401, 'INVALID_SESSION_ID', 'Session expired or invalid');
         if (state.requestLimitExceeded) throw fail(403, 'REQUEST_LIMIT_EXCEEDED', 'TotalRequests Limit exceeded.');
         state.apiUsage++;
-        const injected = state.failures.shift();
-        if (injected) throw new RestError(injected.status, [injected.error]);
+        const i = state.failures.findIndex(
+          (f) => (!f.match?.method || f.match.method === method) && (!f.match?.pathEndsWith || url.pathname.endsWith(f.match.pathEndsWith)),
+        );
+        if (i >= 0) {
+          const [injected] = state.failures.splice(i, 1);
+          throw new RestError(injected.status, [injected.error]);
+        }
         const out = rest(method, parts, url.searchParams, body, session.userId, version);
         reply(out.status, out.body);
       } catch (err) {
@@ -647,8 +656,8 @@ export async function startSalesforceStandin(options: StandinOptions): Promise<S
     setOutage: (on) => {
       state.outage = on === false ? null : on === true ? { status: 503 } : on;
     },
-    failNext: (n, errorCode, status = 400, message) => {
-      for (let i = 0; i < n; i++) state.failures.push({ status, error: { message: message ?? `injected ${errorCode}`, errorCode, fields: [] } });
+    failNext: (n, errorCode, status = 400, message, match) => {
+      for (let i = 0; i < n; i++) state.failures.push({ status, error: { message: message ?? `injected ${errorCode}`, errorCode, fields: [] }, match });
     },
     markFieldMissing: (type, name) => {
       const f = state.schema[type].find((d) => d.name.toLowerCase() === name.toLowerCase());

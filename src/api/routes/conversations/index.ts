@@ -181,7 +181,13 @@ const conversationsPlugin = async (app: FastifyTypebox) => {
 
   app.post(
     '/:id/close',
-    { schema: { params: idParam, body: Type.Optional(CloseBody), response: { 200: Type.Ref(Conversation), ...errorResponses } } },
+    {
+      schema: { params: idParam, body: CloseBody, response: { 200: Type.Ref(Conversation), ...errorResponses } },
+      // The body is optional: a bare POST closes with reason flow_completed.
+      preValidation: async (request) => {
+        if (request.body === undefined || request.body === null) (request as { body: unknown }).body = {};
+      },
+    },
     async (request) => {
       const conversation = await act(request.params.id, { kind: 'close', reason: request.body?.reason ?? 'flow_completed' });
       await conversations.markClosed(request.params.id);

@@ -20,13 +20,13 @@ export function bookingPageObject(p: StoredBookingPage): BookingPage {
 const bookingPagesPlugin: FastifyPluginAsyncTypebox = async (app) => {
   const pages = createBookingPagesRepository(app.deps.db);
 
-  app.post('/', { schema: bookingPageRoutes.create }, async (request, reply) => {
+  app.post('', { schema: bookingPageRoutes.create }, async (request, reply) => {
     const { name, owner_user_id, mode, salesforce } = request.body;
     const page = await fromStore(() => pages.create({ name, ownerUserId: owner_user_id, mode: mode ?? 'automatic', salesforce }));
     return reply.code(201).send(bookingPageObject(page));
   });
 
-  app.get('/', { schema: bookingPageRoutes.list }, async (request) => {
+  app.get('', { schema: bookingPageRoutes.list }, async (request) => {
     const { limit = 10, before, after } = request.query;
     const page = await fromStore(() => pages.list({ limit, before, after }));
     return { object: 'list' as const, data: page.data.map(bookingPageObject), has_more: page.hasMore };

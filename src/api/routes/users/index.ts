@@ -12,12 +12,12 @@ export function userObject(u: StoredUser): User {
 const usersPlugin: FastifyPluginAsyncTypebox = async (app) => {
   const users = createUsersRepository(app.deps.db);
 
-  app.post('/', { schema: userRoutes.create }, async (request, reply) => {
+  app.post('', { schema: userRoutes.create }, async (request, reply) => {
     const user = await fromStore(() => users.create(request.body));
     return reply.code(201).send(userObject(user));
   });
 
-  app.get('/', { schema: userRoutes.list }, async (request) => {
+  app.get('', { schema: userRoutes.list }, async (request) => {
     const { limit = 10, before, after } = request.query;
     const page = await fromStore(() => users.list({ limit, before, after }));
     return { object: 'list' as const, data: page.data.map(userObject), has_more: page.hasMore };

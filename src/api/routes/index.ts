@@ -3,6 +3,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import usersRoutes from './users';
 import bookingPagesRoutes from './booking-pages';
 import conversationsRoutes from './conversations';
+import bookingsRoutes from './bookings';
 
 export interface RouteGroup {
   prefix: string;
@@ -13,5 +14,6 @@ export interface RouteGroup {
 export const routeGroups: RouteGroup[] = [
   { prefix: '/v2/users', plugin: usersRoutes },
   { prefix: '/v2/booking-pages', plugin: bookingPagesRoutes },
+  { prefix: '/v2/bookings', plugin: bookingsRoutes },
   { prefix: '/v2/conversations', plugin: conversationsRoutes },
 ];

@@ -1,0 +1,223 @@
+/**
+ * /v2/bookings: create (with Idempotency-Key), session packages, get, list through visibility, the
+ * lifecycle events, and one endpoint per user or customer action.
+ */
+import { createHash } from 'node:crypto';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { temporal } from '@temporalio/proto';
+import { decodeTypedSearchAttributes } from '@temporalio/common/lib/converter/payload-search-attributes';
+import {
+  BookingOwnerSA,
+  BookingPackageSA,
+  BookingPageSA,
+  BookingStatusSA,
+  MeetingStartSA,
+  type BookingAction,
+  type BookingView,
+} from '../../../shared/booking-contract';
+import { createBookingService, type NewBooking } from '../../../bookings/booking-service';
+import { createIdempotencyRepository } from '../../../store/idempotency-repository';
+import { ApiError } from '../../plugins/errors';
+import { ActionBodies, bookingRoutes } from '../../schemas/bookings';
+
+/** The API's booking object: the spec's shape plus what the workflow knows beyond it. */
+export function bookingResponse(view: BookingView) {
+  return {
+    ...view.booking,
+    lifecycle: {
+      closed: view.closed,
+      pending_request: view.pending_request,
+      salesforce: { ...view.salesforce },
+      ignored_signals: view.ignored_signals,
+    },
+  };
+}
+
+function requestHash(body: unknown): string {
+  return createHash('sha256').update(JSON.stringify(body)).digest('hex');
+}
+
+/** Visibility query text for the list filters; values are validated by schema, quotes escaped anyway. */
+export function visibilityQuery(q: {
+  status?: string;
+  owner_user_id?: string;
+  booking_page_id?: string;
+  package_id?: string;
+  starting_after?: string;
+  starting_before?: string;
+}): string {
+  const lit = (s: string) => `'${s.replace(/'/g, "\\'")}'`;
+  const parts = [`WorkflowType = 'bookingWorkflow'`];
+  if (q.status) parts.push(`${BookingStatusSA.name} = ${lit(q.status)}`);
+  if (q.owner_user_id) parts.push(`${BookingOwnerSA.name} = ${lit(q.owner_user_id)}`);
+  if (q.booking_page_id) parts.push(`${BookingPageSA.name} = ${lit(q.booking_page_id)}`);
+  if (q.package_id) parts.push(`${BookingPackageSA.name} = ${lit(q.package_id)}`);
+  if (q.starting_after) parts.push(`${MeetingStartSA.name} >= ${lit(new Date(q.starting_after).toISOString())}`);
+  if (q.starting_before) parts.push(`${MeetingStartSA.name} < ${lit(new Date(q.starting_before).toISOString())}`);
+  return parts.join(' AND ');
+}
+
+type RawExecution = temporal.api.workflow.v1.IWorkflowExecutionInfo;
+
+/** A list row from a raw visibility record: the search attributes say enough without a query per booking. */
+function summary(w: RawExecution) {
+  const sa = decodeTypedSearchAttributes(w.searchAttributes?.indexedFields);
+  const start = sa.get(MeetingStartSA);
+  return {
+    object: 'booking_summary' as const,
+    id: w.execution?.workflowId ?? '',
+    status: sa.get(BookingStatusSA) ?? 'unknown',
+    owner_user_id: sa.get(BookingOwnerSA) ?? null,
+    booking_page: sa.get(BookingPageSA) ?? null,
+    starting_time: start ? start.toISOString() : null,
+    session_package: sa.get(BookingPackageSA) ?? null,
+    workflow_status: temporal.api.enums.v1.WorkflowExecutionStatus[w.status ?? 0]?.replace('WORKFLOW_EXECUTION_STATUS_', '') ?? 'UNSPECIFIED',
+  };
+}
+
+const bookingsPlugin: FastifyPluginAsyncTypebox = async (app) => {
+  const service = createBookingService(app.deps);
+  const idempotency = createIdempotencyRepository(app.deps.db);
+
+  /**
+   * Runs a create under an Idempotency-Key: the same key and body return the same resource and never start
+   * a second workflow; the same key with another body is a 409.
+   */
+  async function idempotent<T>(
+    scope: string,
+    key: string | undefined,
+    body: unknown,
+    newId: () => string,
+    create: (id: string) => Promise<T>,
+    existing: (id: string) => Promise<T>,
+  ): Promise<{ result: T; replayed: boolean }> {
+    if (!key) return { result: await create(newId()), replayed: false };
+    const id = newId();
+    const hash = requestHash(body);
+    const claim = await idempotency.claim(scope, key, hash, id);
+    if (!claim.claimed) {
+      if (claim.requestHash !== hash) throw ApiError.conflict('This Idempotency-Key was used with a different request body', 'Idempotency-Key');
+      return { result: await existing(claim.resourceId), replayed: true };
+    }
+    try {
+      return { result: await create(id), replayed: false };
+    } catch (err) {
+      // Nothing was started: free the key so the client can retry with the same one.
+      await idempotency.release(scope, key, id);
+      throw err;
+    }
+  }
+
+  app.post('/', { schema: bookingRoutes.create }, async (request, reply) => {
+    const { result, replayed } = await idempotent(
+      'booking.create',
+      request.headers['idempotency-key'],
+      request.body,
+      service.newBookingId,
+      (id) => service.create(request.body as NewBooking, id),
+      (id) => service.get(id),
+    );
+    return reply.code(replayed ? 200 : 201).send(bookingResponse(result));
+  });
+
+  app.post('/packages', { schema: bookingRoutes.createPackage }, async (request, reply) => {
+    const { result, replayed } = await idempotent(
+      'booking.package',
+      request.headers['idempotency-key'],
+      request.body,
+      () => `PKG-${service.newBookingId().slice(5)}`,
+      (id) => service.createPackage(request.body as never, id),
+      (id) => service.createPackage(request.body as never, id),
+    );
+    return reply
+      .code(replayed ? 200 : 201)
+      .send({ object: 'session_package' as const, id: result.id, bookings: result.views.map(bookingResponse) });
+  });
+
+  app.get('/', { schema: bookingRoutes.list }, async (request) => {
+    const { limit = 10, cursor, ...filters } = request.query;
+    if (filters.starting_after && filters.starting_before && Date.parse(filters.starting_after) >= Date.parse(filters.starting_before)) {
+      throw ApiError.badRequest('starting_after must be before starting_before', 'starting_after');
+    }
+    let nextPageToken: Uint8Array | undefined;
+    if (cursor) {
+      nextPageToken = Buffer.from(cursor, 'base64url');
+      if (nextPageToken.length === 0) throw ApiError.badRequest('Invalid cursor', 'cursor');
+    }
+    const svc = app.deps.temporal.workflowService;
+    let res;
+    try {
+      res = await svc.listWorkflowExecutions({
+        namespace: app.deps.config.temporal.namespace,
+        query: visibilityQuery(filters),
+        pageSize: limit,
+        nextPageToken,
+      });
+    } catch (err) {
+      if (cursor && /token|cursor|invalid/i.test(String((err as Error).message))) throw ApiError.badRequest('Invalid cursor', 'cursor');
+      throw err;
+    }
+    const rows = res.executions ?? [];
+    const token = res.nextPageToken && res.nextPageToken.length > 0 ? Buffer.from(res.nextPageToken).toString('base64url') : null;
+    return { object: 'list' as const, data: rows.map(summary), has_more: token !== null, next_cursor: token };
+  });
+
+  app.get('/:id', { schema: bookingRoutes.get }, async (request) => bookingResponse(await service.get(request.params.id)));
+
+  app.get('/:id/events', { schema: bookingRoutes.events }, async (request) => {
+    const view = await service.get(request.params.id);
+    return { object: 'list' as const, data: view.events, has_more: false };
+  });
+
+  const act = (id: string, action: BookingAction) => service.act(id, action).then(bookingResponse);
+
+  app.post('/:id/approve', { schema: bookingRoutes.action('Approve a booking request or a pending reschedule', ActionBodies.approve) }, async (r) =>
+    act(r.params.id, { kind: 'approve' }),
+  );
+  app.post('/:id/decline', { schema: bookingRoutes.action('Decline a booking request or a pending reschedule', ActionBodies.decline) }, async (r) =>
+    act(r.params.id, { kind: 'decline', reason: r.body?.reason ?? null }),
+  );
+  app.post(
+    '/:id/reschedule',
+    {
+      schema: bookingRoutes.action(
+        'Reschedule; with another owner_user_id or booking_page_id the customer rebooks: a new booking replaces this one (201)',
+        ActionBodies.reschedule,
+      ),
+    },
+    async (r, reply) => {
+      const b = r.body;
+      const current = await service.get(r.params.id);
+      const otherOwner = b.owner_user_id !== undefined && b.owner_user_id !== current.booking.owner.id;
+      const otherPage = b.booking_page_id !== undefined && b.booking_page_id !== current.booking.booking_page;
+      if (otherOwner || otherPage) {
+        return reply.code(201).send(bookingResponse(await service.rebook(r.params.id, b)));
+      }
+      return act(r.params.id, {
+        kind: 'reschedule',
+        startTime: new Date(b.starting_time).toISOString(),
+        durationMinutes: b.duration_minutes,
+        reason: b.reason ?? null,
+        actionedBy: b.actioned_by ?? 'customer',
+      });
+    },
+  );
+  app.post(
+    '/:id/request-reschedule',
+    { schema: bookingRoutes.action('The user asks the customer to pick a new time', ActionBodies.requestReschedule) },
+    async (r) => act(r.params.id, { kind: 'requestReschedule', reason: r.body?.reason ?? null, userId: r.body?.user_id ?? null }),
+  );
+  app.post('/:id/cancel', { schema: bookingRoutes.action('Cancel, by the customer or the user', ActionBodies.cancel) }, async (r) =>
+    act(r.params.id, { kind: 'cancel', reason: r.body.reason ?? null, actionedBy: r.body.actioned_by, userId: r.body.user_id ?? null }),
+  );
+  app.post('/:id/no-show', { schema: bookingRoutes.action('Mark a completed meeting as no-show', ActionBodies.noShow) }, async (r) =>
+    act(r.params.id, { kind: 'noShow', userId: r.body?.user_id ?? null }),
+  );
+  app.post('/:id/reassign', { schema: bookingRoutes.action('Reassign to another user (and booking page)', ActionBodies.reassign) }, async (r) => {
+    const owner = await service.resolveUser(r.body.owner_user_id, 'owner_user_id');
+    const page = r.body.booking_page_id ? await service.resolvePage(r.body.booking_page_id, 'booking_page_id') : null;
+    return act(r.params.id, { kind: 'reassign', owner, page, reason: r.body.reason ?? null });
+  });
+};
+
+export default bookingsPlugin;

@@ -1,0 +1,273 @@
+/**
+ * The booking API on a real dev server (visibility, search attributes) with a real worker: every endpoint
+ * and its error cases, idempotent creates, session packages and the rebook flow.
+ */
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import type { InjectOptions } from 'fastify';
+import { localEnv, uniqueTaskQueue, workflowBundle } from '../helpers/temporal-env';
+import { buildTestApp, TEST_API_KEY, type TestApp } from '../helpers/app';
+import { createNoteActivities } from '../../activities/notes';
+import type { RoutableEvent } from '../../src/shared/dispatch-contract';
+
+let env: TestWorkflowEnvironment;
+let t: TestApp;
+let worker: Worker;
+let running: Promise<void>;
+const routed: RoutableEvent[] = [];
+let alice: { id: string };
+let bob: { id: string };
+let autoPage: { id: string };
+let approvalPage: { id: string };
+let bobPage: { id: string };
+
+async function call(opts: InjectOptions & { payload?: object; headers?: Record<string, string> }) {
+  const res = await t.app.inject({ ...opts, headers: { 'api-key': TEST_API_KEY, ...(opts.headers ?? {}) } });
+  return { status: res.statusCode, body: res.json() };
+}
+
+const inHours = (h: number) => new Date(Date.now() + h * 3600_000).toISOString();
+
+function newBooking(page: { id: string }, overrides: Record<string, unknown> = {}) {
+  return {
+    booking_page_id: page.id,
+    starting_time: inHours(48),
+    duration_minutes: 30,
+    customer_timezone: 'Europe/Paris',
+    form_submission: { name: 'Carol Customer', email: 'carol@example.com', company: 'Acme' },
+    ...overrides,
+  };
+}
+
+beforeAll(async () => {
+  env = await localEnv();
+  const taskQueue = uniqueTaskQueue('bookings-api');
+  t = await buildTestApp({ temporal: env.client, env: { API_KEYS: TEST_API_KEY, TEMPORAL_TASK_QUEUE: taskQueue, LOG_LEVEL: 'warn' } });
+  worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue,
+    workflowBundle: await workflowBundle(),
+    activities: {
+      ...createNoteActivities(),
+      routeEvent: async (e: RoutableEvent) => {
+        routed.push(e);
+        return { deliveryIds: [] };
+      },
+      syncActivityEvent: async () => ({ outcome: 'skipped' as const, activityEventId: null }),
+    },
+  });
+  running = worker.run();
+  alice = (await call({ method: 'POST', url: '/v2/users', payload: { name: 'Alice', email: 'alice@example.com', timezone: 'Europe/London' } })).body;
+  bob = (await call({ method: 'POST', url: '/v2/users', payload: { name: 'Bob', email: 'bob@example.com', timezone: 'America/New_York' } })).body;
+  autoPage = (await call({ method: 'POST', url: '/v2/booking-pages', payload: { name: 'Intro', owner_user_id: alice.id, mode: 'automatic' } })).body;
+  approvalPage = (await call({ method: 'POST', url: '/v2/booking-pages', payload: { name: 'Demo', owner_user_id: alice.id, mode: 'approval' } })).body;
+  bobPage = (await call({ method: 'POST', url: '/v2/booking-pages', payload: { name: 'Bob call', owner_user_id: bob.id } })).body;
+});
+
+afterAll(async () => {
+  worker?.shutdown();
+  await running;
+  await t?.close();
+  await env?.teardown();
+});
+
+describe('create and read', () => {
+  test('an automatic booking is scheduled at once and readable', async () => {
+    const res = await call({ method: 'POST', url: '/v2/bookings', payload: newBooking(autoPage, { subject: 'Intro call' }) });
+    expect(res.status).toBe(201);
+    expect(res.body).toMatchObject({
+      object: 'booking',
+      status: 'scheduled',
+      activity_status: 'Scheduled (By customer)',
+      subject: 'Intro call',
+      booking_page: autoPage.id,
+      owner: { id: alice.id, email: 'alice@example.com' },
+      customer_timezone: 'Europe/Paris',
+      lifecycle: { closed: false, pending_request: null },
+    });
+    expect(res.body.id).toMatch(/^BKNG-/);
+    const got = await call({ method: 'GET', url: `/v2/bookings/${res.body.id}` });
+    expect(got.status).toBe(200);
+    expect(got.body.id).toBe(res.body.id);
+    const events = await call({ method: 'GET', url: `/v2/bookings/${res.body.id}/events` });
+    expect(events.body.data.map((e: { type: string }) => e.type)).toEqual(['booking.scheduled']);
+  });
+
+  test('an approval page makes a request; approve schedules it', async () => {
+    const res = await call({ method: 'POST', url: '/v2/bookings', payload: newBooking(approvalPage) });
+    expect(res.status).toBe(201);
+    expect(res.body.status).toBe('requested');
+    expect(res.body.lifecycle.pending_request).toMatchObject({ kind: 'booking' });
+    const approved = await call({ method: 'POST', url: `/v2/bookings/${res.body.id}/approve`, payload: {} });
+    expect(approved.status).toBe(200);
+    expect(approved.body).toMatchObject({ status: 'scheduled', activity_status: 'Scheduled (Approved by User)' });
+    // approving twice: the state forbids it
+    const again = await call({ method: 'POST', url: `/v2/bookings/${res.body.id}/approve`, payload: {} });
+    expect(again.status).toBe(409);
+    expect(again.body).toMatchObject({ type: 'invalid_request_error', message: expect.stringMatching(/nothing awaits approval/) });
+  });
+
+  test('Idempotency-Key returns the same booking and never starts a second workflow', async () => {
+    const payload = newBooking(autoPage);
+    const key = `key-${Date.now()}`;
+    const first = await call({ method: 'POST', url: '/v2/bookings', payload, headers: { 'idempotency-key': key } });
+    const second = await call({ method: 'POST', url: '/v2/bookings', payload, headers: { 'idempotency-key': key } });
+    expect(first.status).toBe(201);
+    expect(second.status).toBe(200);
+    expect(second.body.id).toBe(first.body.id);
+    const other = await call({ method: 'POST', url: '/v2/bookings', payload: { ...payload, duration_minutes: 45 }, headers: { 'idempotency-key': key } });
+    expect(other.status).toBe(409);
+    expect(other.body.param).toBe('Idempotency-Key');
+  });
+
+  test('session package: one booking per session, each its own workflow; an approval page is a 400', async () => {
+    const sessions = [1, 2, 3].map((i) => ({ starting_time: inHours(24 * i), duration_minutes: 60 }));
+    const { booking_page_id, customer_timezone, form_submission } = newBooking(autoPage);
+    const res = await call({ method: 'POST', url: '/v2/bookings/packages', payload: { booking_page_id, customer_timezone, form_submission, sessions } });
+    expect(res.status).toBe(201);
+    expect(res.body.id).toMatch(/^PKG-/);
+    expect(res.body.bookings).toHaveLength(3);
+    res.body.bookings.forEach((b: { session_package: unknown; status: string }, i: number) => {
+      expect(b.session_package).toEqual({ id: res.body.id, index: i + 1, size: 3 });
+      expect(b.status).toBe('scheduled');
+    });
+    // one session is canceled on its own
+    const canceled = await call({ method: 'POST', url: `/v2/bookings/${res.body.bookings[1].id}/cancel`, payload: { actioned_by: 'customer' } });
+    expect(canceled.body.status).toBe('canceled');
+    expect((await call({ method: 'GET', url: `/v2/bookings/${res.body.bookings[0].id}` })).body.status).toBe('scheduled');
+
+    const approval = await call({
+      method: 'POST',
+      url: '/v2/bookings/packages',
+      payload: { booking_page_id: approvalPage.id, customer_timezone, form_submission, sessions },
+    });
+    expect(approval.status).toBe(400);
+    expect(approval.body.param).toBe('booking_page_id');
+    const tooMany = await call({
+      method: 'POST',
+      url: '/v2/bookings/packages',
+      payload: { booking_page_id, customer_timezone, form_submission, sessions: Array.from({ length: 21 }, () => sessions[0]) },
+    });
+    expect(tooMany.status).toBe(400);
+  });
+});
+
+describe('actions', () => {
+  test('reschedule, reassign, request-reschedule, cancel; forbidden ones answer 409 with the reason', async () => {
+    const b = (await call({ method: 'POST', url: '/v2/bookings', payload: newBooking(autoPage) })).body;
+    const noShow = await call({ method: 'POST', url: `/v2/bookings/${b.id}/no-show`, payload: {} });
+    expect(noShow.status).toBe(409);
+    expect(noShow.body.message).toMatch(/only on a completed meeting/);
+
+    const newStart = inHours(72);
+    const r = await call({ method: 'POST', url: `/v2/bookings/${b.id}/reschedule`, payload: { starting_time: newStart, reason: 'clash' } });
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({ status: 'rescheduled', starting_time: newStart });
+
+    const re = await call({ method: 'POST', url: `/v2/bookings/${b.id}/reassign`, payload: { owner_user_id: bob.id } });
+    expect(re.body).toMatchObject({ owner: { id: bob.id }, activity_status: 'Rescheduled (Reassigned by User)' });
+
+    const rr = await call({ method: 'POST', url: `/v2/bookings/${b.id}/request-reschedule`, payload: { reason: 'travel' } });
+    expect(rr.body).toMatchObject({ status: 'canceled', activity_status: 'Canceled (Reschedule requested by User)' });
+
+    const c = await call({ method: 'POST', url: `/v2/bookings/${b.id}/cancel`, payload: { actioned_by: 'user', reason: 'sorry' } });
+    expect(c.body).toMatchObject({ status: 'canceled', activity_status: 'Canceled (By user)', cancel_reschedule_information: { reason: 'sorry', actioned_by: 'user' } });
+    const events = await call({ method: 'GET', url: `/v2/bookings/${b.id}/events` });
+    expect(events.body.data.map((e: { type: string }) => e.type)).toEqual([
+      'booking.scheduled',
+      'booking.rescheduled',
+      'booking.reassigned',
+      'booking.canceled_reschedule_requested',
+      'booking.canceled',
+    ]);
+  });
+
+  test('reschedule with another user rebooks: a new booking replaces the old one', async () => {
+    const old = (await call({ method: 'POST', url: '/v2/bookings', payload: newBooking(autoPage) })).body;
+    const res = await call({
+      method: 'POST',
+      url: `/v2/bookings/${old.id}/reschedule`,
+      payload: { starting_time: inHours(50), owner_user_id: bob.id, booking_page_id: bobPage.id, reason: 'prefer Bob' },
+    });
+    expect(res.status).toBe(201);
+    expect(res.body.id).not.toBe(old.id);
+    expect(res.body).toMatchObject({ rescheduled_booking_id: old.id, owner: { id: bob.id }, booking_page: bobPage.id });
+    const events = await call({ method: 'GET', url: `/v2/bookings/${res.body.id}/events` });
+    expect(events.body.data.map((e: { type: string }) => e.type)).toEqual(['booking.canceled_then_rescheduled']);
+    // the old booking ends canceled (the signal is asynchronous)
+    for (let i = 0; i < 50; i++) {
+      const o = await call({ method: 'GET', url: `/v2/bookings/${old.id}` });
+      if (o.body.status === 'canceled') break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const o = await call({ method: 'GET', url: `/v2/bookings/${old.id}` });
+    expect(o.body.status).toBe('canceled');
+    const again = await call({ method: 'POST', url: `/v2/bookings/${old.id}/reschedule`, payload: { starting_time: inHours(60), owner_user_id: alice.id } });
+    expect(again.status).toBe(409);
+  });
+});
+
+describe('list through visibility', () => {
+  test('filters by status, owner, page and time range, with cursor pagination', async () => {
+    const made: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      made.push((await call({ method: 'POST', url: '/v2/bookings', payload: newBooking(bobPage, { starting_time: inHours(200 + i) }) })).body.id);
+    }
+    await call({ method: 'POST', url: `/v2/bookings/${made[2]}/cancel`, payload: { actioned_by: 'customer' } });
+    // Visibility is eventually consistent: poll until the index has caught up.
+    let listed: { id: string; status: string }[] = [];
+    for (let i = 0; i < 60; i++) {
+      const res = await call({ method: 'GET', url: `/v2/bookings?booking_page_id=${bobPage.id}&status=scheduled&starting_after=${encodeURIComponent(inHours(199))}` });
+      listed = res.body.data;
+      if (listed.length === 2) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(listed.map((b) => b.id).sort()).toEqual([made[0], made[1]].sort());
+    expect(listed[0]).toMatchObject({ object: 'booking_summary', status: 'scheduled', owner_user_id: bob.id, booking_page: bobPage.id });
+
+    const page1 = await call({ method: 'GET', url: `/v2/bookings?owner_user_id=${bob.id}&starting_after=${encodeURIComponent(inHours(199))}&limit=2` });
+    expect(page1.body.data).toHaveLength(2);
+    expect(page1.body.has_more).toBe(true);
+    const page2 = await call({ method: 'GET', url: `/v2/bookings?owner_user_id=${bob.id}&starting_after=${encodeURIComponent(inHours(199))}&limit=2&cursor=${page1.body.next_cursor}` });
+    expect(page2.body.data).toHaveLength(1);
+    const all = [...page1.body.data, ...page2.body.data].map((b: { id: string }) => b.id).sort();
+    expect(all).toEqual([...made].sort());
+  });
+});
+
+describe('errors', () => {
+  test.each([
+    ['missing API-Key', { method: 'GET', url: '/v2/bookings/BKNG-X', headers: { 'api-key': '' } }, 401, 'authentication_error'],
+    ['wrong API-Key', { method: 'GET', url: '/v2/bookings/BKNG-X', headers: { 'api-key': 'nope' } }, 401, 'authentication_error'],
+    ['unknown booking', { method: 'GET', url: '/v2/bookings/BKNG-DOESNOTEXIST' }, 404, 'invalid_request_error'],
+    ['id of the wrong kind', { method: 'GET', url: '/v2/bookings/USR-123' }, 400, 'invalid_request_error'],
+    ['action on an unknown booking', { method: 'POST', url: '/v2/bookings/BKNG-NOPE/cancel', payload: { actioned_by: 'user' } }, 404, 'invalid_request_error'],
+  ] as const)('%s', async (_name, req, status, type) => {
+    const res = await call(req as never);
+    expect(res.status).toBe(status);
+    expect(res.body.type).toBe(type);
+  });
+
+  test.each([
+    ['a time in the past', { starting_time: '2001-01-01T00:00:00Z' }, 'starting_time'],
+    ['a bad time', { starting_time: 'tomorrow' }, 'starting_time'],
+    ['a bad duration', { duration_minutes: 0 }, 'duration_minutes'],
+    ['a bad time zone', { customer_timezone: 'Mars/Olympus' }, 'customer_timezone'],
+    ['a bad email', { form_submission: { name: 'x', email: 'not-an-email' } }, 'form_submission.email'],
+    ['an unknown field', { colour: 'blue' }, 'colour'],
+    ['an unknown page', { booking_page_id: 'BP-DOESNOTEXIST' }, 'booking_page_id'],
+  ])('create with %s → 400 naming the field', async (_n, override, param) => {
+    const res = await call({ method: 'POST', url: '/v2/bookings', payload: newBooking(autoPage, override) });
+    expect(res.status).toBe(400);
+    expect(res.body).toMatchObject({ type: 'invalid_request_error', param });
+  });
+
+  test('the OpenAPI document is served and lists every booking route', async () => {
+    const res = await t.app.inject({ method: 'GET', url: '/v2/openapi.json' });
+    expect(res.statusCode).toBe(200);
+    const doc = res.json();
+    for (const p of ['/v2/bookings/', '/v2/bookings/{id}', '/v2/bookings/{id}/approve', '/v2/bookings/{id}/reassign', '/v2/bookings/packages']) {
+      expect(Object.keys(doc.paths)).toContain(p);
+    }
+  });
+});

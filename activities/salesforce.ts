@@ -195,6 +195,8 @@ export function createSalesforceActivities(deps: SalesforceActivityDeps): Salesf
       if (event.booking.id !== bookingId) {
         throw ApplicationFailure.nonRetryable(`event ${event.id} belongs to ${event.booking.id}, not ${bookingId}`, 'SYNC_INPUT_INVALID');
       }
+      // Without the page's settings the sync cannot tell what to write: fail loudly rather than skip silently.
+      if (!event.page) throw ApplicationFailure.nonRetryable(`event ${event.id} carries no booking page settings`, 'SYNC_INPUT_INVALID');
       const plan = planActivityEventWrite(event, names);
       if (!plan.write) return { outcome: 'skipped', activityEventId: null, detail: plan.reason };
       try {

@@ -4,6 +4,7 @@ import { createSalesforceActivities } from '../../activities/salesforce';
 import { retryDelayAfterAttempt } from '../../src/domain/retry-schedule';
 import { createSalesforceConnection, createSalesforceSession } from '../../src/salesforce/connector';
 import type { SalesforceStandin } from '../../src/salesforce/standin/server';
+import type { SalesforceSyncResult } from '../../src/shared/dispatch-contract';
 import { booking, lifecycleEvent, salesforceConfig } from './fixtures';
 import { activitiesFor, startTestStandin } from './helpers';
 
@@ -169,12 +170,26 @@ describe('transient errors retry on the 72-hour schedule', () => {
     expect(sf.records('Lead')).toHaveLength(1);
     expect(sf.records('Event')).toHaveLength(0);
 
-    const retried = await new MockActivityEnvironment({ attempt: 2 }).run(acts.syncActivityEvent, { bookingId: b.id, event });
+    const retried: SalesforceSyncResult = await new MockActivityEnvironment({ attempt: 2 }).run(acts.syncActivityEvent, { bookingId: b.id, event });
     expect(retried.outcome).toBe('created');
     expect(sf.records('Lead')).toHaveLength(1);
     expect(sf.records('Event')).toEqual([expect.objectContaining({ Id: retried.activityEventId, WhoId: sf.records('Lead')[0].Id })]);
     expect(await acts.syncActivityEvent({ bookingId: b.id, event })).toMatchObject({ outcome: 'updated', activityEventId: retried.activityEventId });
     expect(sf.records('Event')).toHaveLength(1);
+  });
+});
+
+describe('sync input', () => {
+  it('an event without page settings fails non-retryably before any call', async () => {
+    const b = booking();
+    await expect(activitiesFor(sf).syncActivityEvent({ bookingId: b.id, event: lifecycleEvent('booking.scheduled', b, { page: null }) })).rejects.toMatchObject({
+      type: 'SYNC_INPUT_INVALID',
+      nonRetryable: true,
+    });
+    await expect(activitiesFor(sf).syncActivityEvent({ bookingId: 'BKNG-other', event: lifecycleEvent('booking.scheduled', b) })).rejects.toMatchObject({
+      type: 'SYNC_INPUT_INVALID',
+    });
+    expect(sf.requests).toHaveLength(0);
   });
 });
 

@@ -19,7 +19,7 @@ afterEach(async () => {
 });
 
 /** The error a promise rejects with. */
-async function errorOf(p: Promise<unknown>): Promise<Error & { errorCode?: string; data?: { fields?: string[] } }> {
+async function errorOf(p: PromiseLike<unknown>): Promise<Error & { errorCode?: string; data?: { fields?: string[] } }> {
   try {
     await p;
   } catch (err) {
@@ -57,7 +57,7 @@ describe('OAuth token endpoint', () => {
   it('answers 400 {error, error_description} for bad grants and clients', async () => {
     const post = async (form: Record<string, string>) => {
       const res = await fetch(`${sf.url}/services/oauth2/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(form) });
-      return { status: res.status, body: await res.json() };
+      return { status: res.status, body: (await res.json()) as Record<string, unknown> };
     };
     expect(await post({ grant_type: 'refresh_token', client_id: 'test-client', refresh_token: 'nope' })).toEqual({ status: 400, body: { error: 'invalid_grant', error_description: 'expired access/refresh token' } });
     expect(await post({ grant_type: 'client_credentials', client_id: 'other', client_secret: 'x' })).toEqual({ status: 400, body: { error: 'invalid_client_id', error_description: 'client identifier invalid' } });

@@ -12,6 +12,7 @@ import type { AddressInfo } from 'node:net';
 import {
   DEFAULT_CUSTOM_EVENT_FIELDS,
   defaultSchema,
+  idSuffix,
   isIdShape,
   makeId,
   OBJECT_TYPES,
@@ -160,7 +161,8 @@ export async function startSalesforceStandin(options: StandinOptions): Promise<S
   const host = options.host ?? '127.0.0.1';
   const counter = { n: 0 };
   const nextId = (type: StandinObjectType) => makeId(type, ++counter.n);
-  const orgId = makeId('User', 0).replace(/^005/, '00D');
+  const orgId15 = '00D5g0000000001';
+  const orgId = orgId15 + idSuffix(orgId15);
   const state: StandinState = {
     orgId,
     records: { Event: new Map(), Lead: new Map(), Contact: new Map(), Case: new Map(), User: new Map() },

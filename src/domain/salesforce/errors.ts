@@ -41,7 +41,7 @@ export const CONFIGURATION_ERROR_CODES: ReadonlySet<string> = new Set([
   'inactive_org',
 ]);
 
-const REFRESH_FAILED = /^Unable to refresh session due to: ([A-Za-z_]+)(?::|$)/;
+const REFRESH_FAILED = /^Unable to refresh session due to: ([A-Za-z_]+[0-9]*)(?::|$)/;
 const HTTP_STATUS = /^ERROR_HTTP_(\d{3})$/;
 
 interface ErrorLike {

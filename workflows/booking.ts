@@ -131,6 +131,7 @@ export async function bookingWorkflow(input: BookingInput): Promise<BookingView>
         creation_time: new Date(Date.now()).toISOString(),
         webhook: effect.webhook,
         booking: toBookingObject(state),
+        page: state.page,
         previous_page: effect.previousPage ?? null,
         salesforce_record: input.salesforceRecord ?? null,
       };

@@ -17,7 +17,7 @@
  * into place at the end, so an interrupted build never leaves a half-filled cache.
  *
  * Flags: --quiet-if-cached (print nothing when nothing had to be built), --json (print {temporalCli, testServer}),
- *        --only cli|test-server.
+ *        --only cli|test-server, --check (build nothing; exit 1 when a binary is missing).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -34,11 +34,12 @@ const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..'
 class MissingTool extends Error {}
 
 function parseArgs(argv) {
-  const opts = { quietIfCached: false, json: false, only: null };
+  const opts = { quietIfCached: false, json: false, only: null, check: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--quiet-if-cached') opts.quietIfCached = true;
     else if (a === '--json') opts.json = true;
+    else if (a === '--check') opts.check = true;
     else if (a === '--only' || a.startsWith('--only=')) {
       const v = a.includes('=') ? a.slice('--only='.length) : argv[++i];
       if (v !== 'cli' && v !== 'test-server') usage(`--only takes cli or test-server, got '${v ?? ''}'`);
@@ -50,7 +51,7 @@ function parseArgs(argv) {
 }
 
 function usage(error) {
-  const text = 'usage: node scripts/binaries.mjs [--quiet-if-cached] [--json] [--only cli|test-server]';
+  const text = 'usage: node scripts/binaries.mjs [--quiet-if-cached] [--json] [--only cli|test-server] [--check]';
   if (error) {
     console.error(`binaries: ${error}\n${text}`);
     process.exit(2);
@@ -139,7 +140,7 @@ function findGo(env) {
     (found ? `Go at ${found} is older than 1.${MIN_GO_MINOR}` : 'Go is not installed') +
       `: it is needed once to build the Temporal CLI ${CLI_VERSION}.\n` +
       `  Install Go 1.${MIN_GO_MINOR}+ (it fetches the 1.25 toolchain the CLI needs by itself):\n` +
-      '    - Debian 12: enable bookworm-backports and `apt-get install -t bookworm-backports golang-1.24-go`\n' +
+      '    - Debian 12: enable bookworm-backports and `apt-get install -t bookworm-backports golang-1.23-go`\n' +
       '      (plain `apt-get install golang` gives 1.19, too old), or\n' +
       '    - a release from https://go.dev/dl/ unpacked into /usr/local/go.\n' +
       '  Or skip the build: point TEMPORAL_CLI_PATH at an existing `temporal` binary, or put one on PATH.',
@@ -286,19 +287,26 @@ async function main() {
   const env = process.env;
   const result = {};
   let built = false;
+  const missing = [];
   if (opts.only !== 'test-server') {
     result.temporalCli = findTemporalCli(env);
-    if (!result.temporalCli) {
+    if (!result.temporalCli && opts.check) missing.push('temporal-cli');
+    else if (!result.temporalCli) {
       result.temporalCli = await buildTemporalCli(env);
       built = true;
     }
   }
   if (opts.only !== 'cli') {
     result.testServer = findTestServer(env);
-    if (!result.testServer) {
+    if (!result.testServer && opts.check) missing.push('test-server');
+    else if (!result.testServer) {
       result.testServer = await buildTestServer(env);
       built = true;
     }
+  }
+  if (missing.length > 0) {
+    console.error(`binaries: missing ${missing.join(', ')} (run \`npm run binaries\` to build)`);
+    process.exit(1);
   }
   if (opts.quietIfCached && !built) return;
   if (opts.json) console.log(JSON.stringify(result));

@@ -302,6 +302,11 @@ export function createWebhooksRepository(db: Db) {
       );
     },
 
+    /** Removes a delivery that never made an attempt (its workflow could not be started). */
+    async discardDelivery(id: string): Promise<void> {
+      await db.query(`DELETE FROM webhook_deliveries WHERE id = $1 AND attempts = 0`, [id]);
+    },
+
     /** Failed deliveries of a subscription created at or after `since` that were never redelivered. */
     async failedDeliveriesSince(subscriptionId: string, since: Date): Promise<WebhookDelivery[]> {
       const r = await db.query(

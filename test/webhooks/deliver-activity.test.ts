@@ -273,7 +273,7 @@ describe('finishDelivery', () => {
     const r = await new MockActivityEnvironment({}, quiet).run(acts.finishDelivery, {
       deliveryId: input.deliveryId,
       subscriptionId: sub.id,
-      outcome: 'failed',
+      outcome: 'failed' as const,
       reason: 'retries_exhausted',
       disableSubscription: true,
     });
@@ -288,7 +288,7 @@ describe('finishDelivery', () => {
     await new MockActivityEnvironment({}, quiet).run(acts.finishDelivery, {
       deliveryId: input.deliveryId,
       subscriptionId: sub.id,
-      outcome: 'failed',
+      outcome: 'failed' as const,
       reason: 'subscription_inactive',
       disableSubscription: false,
     });

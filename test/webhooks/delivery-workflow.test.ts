@@ -12,7 +12,7 @@ import { attemptOffsets, RETRY_WINDOW_MS } from '../../src/domain/retry-schedule
 import { openMemoryDb } from '../../src/store/open-db';
 import type { Db } from '../../src/store/db';
 import { createWebhooksRepository, type WebhookSubscription } from '../../src/store/webhooks-repository';
-import type { WebhookEnvelope } from '../../src/shared/dispatch-contract';
+import type { RouteResult, WebhookEnvelope } from '../../src/shared/dispatch-contract';
 import { createGuardedDispatcher } from '../../src/webhooks/ssrf';
 import type { DeliveryResult } from '../../workflows/webhook-delivery';
 import { timeSkippingEnv, uniqueTaskQueue, workflowBundle } from '../helpers/temporal-env';
@@ -61,7 +61,7 @@ async function withWorker<T>(fn: (ctx: { taskQueue: string; route: (e: WebhookEn
   });
   const mock = new MockActivityEnvironment({}, { logger: new DefaultLogger('ERROR') });
   const route = async (envelope: WebhookEnvelope) =>
-    (await mock.run(activities.routeEvent, { envelope, sourceWorkflowId: 'BKNG-test' })).deliveryIds;
+    (await mock.run(activities.routeEvent, { envelope, sourceWorkflowId: 'BKNG-test' }) as RouteResult).deliveryIds;
   return worker.runUntil(fn({ taskQueue, route }));
 }
 

@@ -4,6 +4,7 @@ import usersRoutes from './users';
 import bookingPagesRoutes from './booking-pages';
 import conversationsRoutes from './conversations';
 import bookingsRoutes from './bookings';
+import webhooksRoutes from './webhooks';
 
 export interface RouteGroup {
   prefix: string;
@@ -16,4 +17,5 @@ export const routeGroups: RouteGroup[] = [
   { prefix: '/v2/booking-pages', plugin: bookingPagesRoutes },
   { prefix: '/v2/bookings', plugin: bookingsRoutes },
   { prefix: '/v2/conversations', plugin: conversationsRoutes },
+  { prefix: '/v2/webhooks', plugin: webhooksRoutes },
 ];

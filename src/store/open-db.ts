@@ -102,7 +102,8 @@ function pgliteQueryable(db: PGliteLike): ScriptQueryable {
 /**
  * Embedded PGlite: one WASM PostgreSQL backend in this process. It serialises every query and
  * transaction internally (a transaction holds it exclusively until it ends), so there is no pool and
- * concurrent callers simply queue; advisory locks and row locks are trivially uncontended.
+ * concurrent callers simply queue; advisory locks and row locks are trivially uncontended. Inside
+ * transaction() use only `tx`: a query on the Db itself would wait for the transaction and never run.
  */
 class PGliteDb implements Db {
   readonly kind = 'pglite' as const;

@@ -17,7 +17,7 @@ const LEVELS: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = 
 };
 
 /** Routes workflow, activity and core SDK logs into pino. Call once per process, before any worker. */
-export function installWorkerRuntime(logger: Logger, config: Config): void {
+export function installWorkerRuntime(logger: Logger): void {
   Runtime.install({
     logger: {
       log: (l: LogLevel, message: string, meta?: LogMetadata) => logger[LEVELS[l]](meta ?? {}, message),

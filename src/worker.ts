@@ -43,7 +43,7 @@ export async function createBookingWorker(deps: WorkerDeps): Promise<Worker> {
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config);
-  installWorkerRuntime(logger, config);
+  installWorkerRuntime(logger);
   if (!config.temporal.address) throw new Error('npm run worker needs TEMPORAL_ADDRESS (npm start runs the embedded default)');
   if (!config.databaseUrl) throw new Error('npm run worker needs DATABASE_URL: the embedded store belongs to npm start');
   const opts = connectionOptions(config);

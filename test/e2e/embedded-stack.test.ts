@@ -1,0 +1,189 @@
+/**
+ * `npm start`'s process tree for real, as a user runs it: dev server + PGlite + Salesforce stand-in +
+ * worker + API in one child process on free ports. A booking made over HTTP reaches a webhook receiver
+ * (signature checked with the `standardwebhooks` package) and Salesforce; the process stops on SIGTERM;
+ * a second start on the same data finds the open booking; headless Chromium finds it in the Temporal UI
+ * filtered by BookingStatus.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Webhook } from 'standardwebhooks';
+import { chromium } from 'playwright-core';
+import { freePort } from '../../src/temporal/dev-server';
+import { isValidOncehubSignature } from '../../src/webhooks/verify';
+
+const ROOT = path.join(__dirname, '..', '..');
+const API_KEY = 'e2e-key';
+let dataDir: string;
+let ports: { api: number; dev: number; ui: number; sf: number };
+let proc: ChildProcess | null = null;
+let output = '';
+
+function startEngine(): Promise<void> {
+  output = '';
+  proc = spawn(process.execPath, [path.join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), path.join(ROOT, 'src', 'main.ts')], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      DATA_DIR: dataDir,
+      API_PORT: String(ports.api),
+      API_KEYS: API_KEY,
+      TEMPORAL_DEV_PORT: String(ports.dev),
+      TEMPORAL_UI_PORT: String(ports.ui),
+      SALESFORCE_STANDIN_PORT: String(ports.sf),
+      LOG_LEVEL: 'warn',
+      TEMPORAL_ADDRESS: '',
+      DATABASE_URL: '',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  proc.stdout!.on('data', (d) => (output += d));
+  proc.stderr!.on('data', (d) => (output += d));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`engine did not start in 120 s:\n${output}`)), 120_000);
+    const check = setInterval(() => {
+      if (output.includes('Press Ctrl-C to stop')) {
+        clearInterval(check);
+        clearTimeout(timer);
+        resolve();
+      }
+    }, 100);
+    proc!.once('exit', (code) => {
+      clearInterval(check);
+      clearTimeout(timer);
+      reject(new Error(`engine exited with ${code}:\n${output}`));
+    });
+  });
+}
+
+function stopEngine(): Promise<number | null> {
+  const p = proc;
+  proc = null;
+  if (!p || p.exitCode !== null) return Promise.resolve(p?.exitCode ?? null);
+  return new Promise((resolve) => {
+    p.removeAllListeners('exit');
+    p.once('exit', (code) => resolve(code));
+    p.kill('SIGTERM');
+  });
+}
+
+async function api(method: string, url: string, body?: unknown) {
+  const res = await fetch(`http://127.0.0.1:${ports.api}${url}`, {
+    method,
+    headers: { 'api-key': API_KEY, ...(body ? { 'content-type': 'application/json' } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  return { status: res.status, body: (await res.json()) as Record<string, any> };
+}
+
+interface Arrival {
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
+const arrivals: Arrival[] = [];
+let receiver: http.Server;
+
+beforeAll(async () => {
+  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'booking-e2e-'));
+  ports = { api: await freePort(), dev: await freePort(), ui: await freePort(), sf: await freePort() };
+  receiver = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      arrivals.push({ headers: req.headers, body });
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+  await startEngine();
+}, 180_000);
+
+afterAll(async () => {
+  await stopEngine();
+  await new Promise((r) => receiver.close(r));
+  fs.rmSync(dataDir, { recursive: true, force: true });
+});
+
+async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+test('a booking made through the API is delivered, synced, survives a restart and shows in the UI', async () => {
+  expect(output).toContain(`Temporal UI:  http://127.0.0.1:${ports.ui}`);
+  const user = await api('POST', '/v2/users', { name: 'Alice', email: 'alice@example.com', timezone: 'Europe/London' });
+  const page = await api('POST', '/v2/booking-pages', {
+    name: 'Sales call',
+    owner_user_id: user.body.id,
+    salesforce: { connected: true, create_activity_event: true, relate_to: 'lead', create_missing_record: true },
+  });
+  const receiverUrl = `http://127.0.0.1:${(receiver.address() as { port: number }).port}/hook`;
+  const sub = await api('POST', '/v2/webhooks', { name: 'e2e', url: receiverUrl, events: ['booking'] });
+  expect(sub.status).toBe(201);
+  const secret = sub.body.secret as string;
+
+  const booking = await api('POST', '/v2/bookings', {
+    booking_page_id: page.body.id,
+    starting_time: new Date(Date.now() + 24 * 3600_000).toISOString(),
+    duration_minutes: 30,
+    customer_timezone: 'Europe/Paris',
+    form_submission: { name: 'Carol Customer', email: 'carol@example.com', company: 'Acme' },
+  });
+  expect(booking.status).toBe(201);
+  const id = booking.body.id as string;
+
+  // The webhook arrives, signed both ways.
+  const arrival = await until('the booking.scheduled webhook', async () => arrivals.find((a) => JSON.parse(a.body).data.id === id));
+  const envelope = JSON.parse(arrival.body);
+  expect(envelope).toMatchObject({ object: 'event', type: 'booking.scheduled', api_version: 'v2', data: { id, status: 'scheduled' } });
+  expect(arrival.headers['webhook-id']).toBe(envelope.id);
+  const verified = new Webhook(Buffer.from(secret, 'utf8').toString('base64')).verify(arrival.body, {
+    'webhook-id': String(arrival.headers['webhook-id']),
+    'webhook-timestamp': String(arrival.headers['webhook-timestamp']),
+    'webhook-signature': String(arrival.headers['webhook-signature']),
+  });
+  expect(verified).toMatchObject({ id: envelope.id });
+  expect(isValidOncehubSignature({ header: String(arrival.headers['oncehub-signature']), rawBody: arrival.body, secret })).toBe(true);
+
+  // The Salesforce stand-in got the Activity Event.
+  const synced = await until('the Salesforce sync', async () => {
+    const b = await api('GET', `/v2/bookings/${id}`);
+    return b.body.lifecycle.salesforce.state === 'synced' ? b.body : undefined;
+  });
+  expect(synced.lifecycle.salesforce.activity_event_id).toMatch(/^00U/);
+
+  // Stop cleanly, start again on the same data: the open booking is still there and still waiting.
+  expect(await stopEngine()).toBe(0);
+  await startEngine();
+  const after = await api('GET', `/v2/bookings/${id}`);
+  expect(after.status).toBe(200);
+  expect(after.body).toMatchObject({ id, status: 'scheduled', lifecycle: { closed: false } });
+  const hooks = await api('GET', `/v2/webhooks/${sub.body.id}/deliveries?status=succeeded`);
+  expect(hooks.body.data.length).toBeGreaterThanOrEqual(1);
+
+  // Headless Chromium opens the Temporal UI, filters by BookingStatus and finds the booking.
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  try {
+    const tab = await browser.newPage();
+    const query = encodeURIComponent(`BookingStatus="scheduled"`);
+    await tab.goto(`http://127.0.0.1:${ports.ui}/namespaces/default/workflows?query=${query}`);
+    await tab.getByText(id).first().waitFor({ timeout: 30_000 });
+    await tab.locator(`a[href*="/workflows/${id}/"]`).first().click();
+    // The run's page shows its summary (owner and detailed status) without opening the history.
+    await tab.getByText('Scheduled (By customer)').first().waitFor({ timeout: 30_000 });
+    await tab.screenshot({ path: path.join(dataDir, 'ui.png') });
+  } finally {
+    await browser.close();
+  }
+}, 300_000);

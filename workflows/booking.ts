@@ -46,6 +46,8 @@ import type { DispatchActivities, NoteActivities, SalesforceActivities } from '.
 import { decide, initialState, nextDeadline, onDeadline, type BookingState, type Effect } from '../src/domain/booking/state-machine';
 import { bookingDetails, toBookingObject, wantsSalesforceSync } from '../src/domain/booking/booking-object';
 import { RETRY_WINDOW_MS } from '../src/domain/retry-schedule';
+// Imported by file, not through the webhooks barrel, so nothing but pure code enters the bundle.
+import { envelopeForLifecycleEvent } from '../src/domain/webhooks/envelope';
 
 // Routing only reads the store and starts delivery workflows: short attempts, retried for as long as a
 // delivery itself would be, so an event is never dropped while the store or server is briefly away.
@@ -197,11 +199,7 @@ export async function bookingWorkflow(input: BookingInput): Promise<BookingView>
       const event = webhookQueue[0];
       dispatching++;
       try {
-        const { booking, ...rest } = event;
-        await routeEvent({
-          envelope: { id: rest.id, object: 'event', creation_time: rest.creation_time, type: rest.type, api_version: 'v2', data: booking },
-          sourceWorkflowId: workflowId,
-        });
+        await routeEvent({ envelope: envelopeForLifecycleEvent(event), sourceWorkflowId: workflowId });
       } catch (err) {
         log.error('webhook routing gave up after 72 hours', { bookingId: input.bookingId, eventId: event.id, error: String(err) });
       } finally {

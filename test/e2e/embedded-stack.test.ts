@@ -76,6 +76,7 @@ async function api(method: string, url: string, body?: unknown) {
     headers: { 'api-key': API_KEY, ...(body ? { 'content-type': 'application/json' } : {}) },
     body: body ? JSON.stringify(body) : undefined,
   });
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- test reads arbitrary JSON
   return { status: res.status, body: (await res.json()) as Record<string, any> };
 }
 

@@ -76,7 +76,8 @@ const hour = 3600_000;
 
 /** Queries until the predicate holds; signals are processed asynchronously by the worker. */
 async function waitFor(handle: WorkflowHandle, pred: (v: BookingView) => boolean): Promise<BookingView> {
-  for (let i = 0; i < 100; i++) {
+  // Generous: a loaded 2-core machine can take seconds to process a signal; this is not a speed check.
+  for (let i = 0; i < 600; i++) {
     const v = await handle.query(getBookingQuery);
     if (pred(v)) return v;
     await new Promise((r) => setTimeout(r, 50));

@@ -266,7 +266,7 @@ describe('errors', () => {
     const res = await t.app.inject({ method: 'GET', url: '/v2/openapi.json' });
     expect(res.statusCode).toBe(200);
     const doc = res.json();
-    for (const p of ['/v2/bookings/', '/v2/bookings/{id}', '/v2/bookings/{id}/approve', '/v2/bookings/{id}/reassign', '/v2/bookings/packages']) {
+    for (const p of ['/v2/bookings', '/v2/bookings/{id}', '/v2/bookings/{id}/approve', '/v2/bookings/{id}/reassign', '/v2/bookings/packages']) {
       expect(Object.keys(doc.paths)).toContain(p);
     }
   });

@@ -108,7 +108,7 @@ const bookingsPlugin: FastifyPluginAsyncTypebox = async (app) => {
     }
   }
 
-  app.post('/', { schema: bookingRoutes.create }, async (request, reply) => {
+  app.post('', { schema: bookingRoutes.create }, async (request, reply) => {
     const { result, replayed } = await idempotent(
       'booking.create',
       request.headers['idempotency-key'],
@@ -134,7 +134,7 @@ const bookingsPlugin: FastifyPluginAsyncTypebox = async (app) => {
       .send({ object: 'session_package' as const, id: result.id, bookings: result.views.map(bookingResponse) });
   });
 
-  app.get('/', { schema: bookingRoutes.list }, async (request) => {
+  app.get('', { schema: bookingRoutes.list }, async (request) => {
     const { limit = 10, cursor, ...filters } = request.query;
     if (filters.starting_after && filters.starting_before && Date.parse(filters.starting_after) >= Date.parse(filters.starting_before)) {
       throw ApiError.badRequest('starting_after must be before starting_before', 'starting_after');

@@ -42,20 +42,14 @@ import {
   type LifecycleEvent,
   type SalesforceSyncState,
 } from '../src/shared/booking-contract';
-import type { DispatchActivities, NoteActivities, SalesforceActivities } from '../src/shared/dispatch-contract';
+import { ROUTE_EVENT_OPTIONS, type DispatchActivities, type NoteActivities, type SalesforceActivities } from '../src/shared/dispatch-contract';
 import { decide, initialState, nextDeadline, onDeadline, type BookingState, type Effect } from '../src/domain/booking/state-machine';
 import { bookingDetails, toBookingObject, wantsSalesforceSync } from '../src/domain/booking/booking-object';
 import { RETRY_WINDOW_MS } from '../src/domain/retry-schedule';
 // Imported by file, not through the webhooks barrel, so nothing but pure code enters the bundle.
 import { envelopeForLifecycleEvent } from '../src/domain/webhooks/envelope';
 
-// Routing only reads the store and starts delivery workflows: short attempts, retried for as long as a
-// delivery itself would be, so an event is never dropped while the store or server is briefly away.
-const { routeEvent } = proxyActivities<DispatchActivities>({
-  startToCloseTimeout: '1 minute',
-  scheduleToCloseTimeout: RETRY_WINDOW_MS,
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 minutes' },
-});
+const { routeEvent } = proxyActivities<DispatchActivities>(ROUTE_EVENT_OPTIONS);
 
 // Salesforce writes follow the 72-hour schedule: the activity sets nextRetryDelay per attempt and marks
 // configuration errors non-retryable, so the policy here only bounds the whole.

@@ -15,7 +15,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { ConversationStatusSA, EVENT_ID_PREFIX, type IgnoredSignal } from '../src/shared/booking-contract';
-import { WEBHOOK_API_VERSION, type DispatchActivities, type WebhookEnvelope } from '../src/shared/dispatch-contract';
+import { ROUTE_EVENT_OPTIONS, WEBHOOK_API_VERSION, type DispatchActivities, type WebhookEnvelope } from '../src/shared/dispatch-contract';
 import {
   answerSignal,
   bookingLinkedSignal,
@@ -35,14 +35,8 @@ import {
   type ConversationState,
   type ConversationTransitionAction,
 } from '../src/domain/conversation';
-import { RETRY_WINDOW_MS } from '../src/domain/retry-schedule';
 
-// routeEvent only records deliveries and starts their workflows; a store outage is retried for 72 hours.
-const { routeEvent } = proxyActivities<DispatchActivities>({
-  startToCloseTimeout: '1 minute',
-  scheduleToCloseTimeout: RETRY_WINDOW_MS,
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 minutes' },
-});
+const { routeEvent } = proxyActivities<DispatchActivities>(ROUTE_EVENT_OPTIONS);
 
 const iso = (ms: number) => new Date(ms).toISOString();
 

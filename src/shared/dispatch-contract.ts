@@ -2,7 +2,19 @@
  * The dispatch seam: the activity interfaces that booking and conversation workflows call, and the
  * payload types of webhook delivery. Workflows import these as types only.
  */
+import type { ActivityOptions } from '@temporalio/common';
 import type { LifecycleEvent } from './booking-contract';
+
+/**
+ * Proxy options of routeEvent, shared by every workflow that hands events to webhooks. Routing only reads
+ * the store and starts delivery workflows: short attempts, retried for as long as a delivery itself would
+ * be (72 hours), so an event is never dropped while the store or server is briefly away.
+ */
+export const ROUTE_EVENT_OPTIONS: ActivityOptions = {
+  startToCloseTimeout: '1 minute',
+  scheduleToCloseTimeout: 72 * 60 * 60 * 1000,
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 minutes' },
+};
 
 export const WEBHOOK_API_VERSION = 'v2';
 

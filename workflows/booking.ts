@@ -161,6 +161,11 @@ export async function bookingWorkflow(input: BookingInput): Promise<BookingView>
     transition(d.state, d.effects);
   }
 
+  // The start's own events come first: setHandler hands over any signal or update that arrived with the
+  // first workflow task at once, and its events must not overtake booking.scheduled.
+  apply(started.effects);
+  publish();
+
   setHandler(getBookingQuery, view);
   setHandler(approveSignal, (p) => onSignal({ kind: 'approve', ...p }));
   setHandler(declineSignal, (p) => onSignal({ kind: 'decline', ...p }));
@@ -235,9 +240,6 @@ export async function bookingWorkflow(input: BookingInput): Promise<BookingView>
   // Both loops run for the life of the workflow; their promises never settle, the main loop awaits the queues.
   void drainWebhooks();
   void drainSalesforce();
-
-  apply(started.effects);
-  publish();
 
   while (state.phase !== 'closed') {
     const deadline = nextDeadline(state);

@@ -1,0 +1,131 @@
+/**
+ * The engine under test, in a child process of the bench so its RSS and heap are its own: the booking worker
+ * (createBookingWorker) and the HTTP API (startApi) over the embedded PGlite store, like `npm start` minus the
+ * dev server and the Salesforce stand-in (the bench runs those). On request it also runs the bench-only worker
+ * of scenario b. It talks to the bench over the IPC channel; configuration comes from the environment.
+ */
+import * as v8 from 'node:v8';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { loadConfig } from '../src/config';
+import { createLogger, installWorkerRuntime } from '../src/logging';
+import { openDb } from '../src/store';
+import { connectionOptions } from '../src/temporal/connection';
+import { createBookingWorker, workerTuning } from '../src/worker';
+import { startApi } from '../src/server';
+
+/** A request from the bench. */
+export type EngineRequest =
+  | { id: number; cmd: 'memory' }
+  | { id: number; cmd: 'startBenchWorker'; taskQueue: string }
+  | { id: number; cmd: 'stopBenchWorker' }
+  | { id: number; cmd: 'stop' };
+
+/** Memory of this process, as sampled on request. */
+export interface EngineMemory {
+  rssBytes: number;
+  heapUsedBytes: number;
+  heapTotalBytes: number;
+  externalBytes: number;
+  arrayBuffersBytes: number;
+}
+
+/** Messages the engine sends without being asked. */
+export type EngineEvent = { type: 'ready'; apiUrl: string } | { type: 'failed'; error: string };
+
+function send(msg: unknown): void {
+  process.send?.(msg);
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger(config);
+  installWorkerRuntime(logger);
+  const opts = connectionOptions(config);
+  const db = await openDb(config);
+  const clientConnection = await Connection.connect(opts);
+  const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
+  const nativeConnection = await NativeConnection.connect(opts);
+  const worker = await createBookingWorker({ config, connection: nativeConnection, client, db });
+  const running = worker.run();
+  running.catch((err: unknown) => {
+    send({ type: 'failed', error: String(err) } satisfies EngineEvent);
+    process.exit(1);
+  });
+  const api = await startApi({ config, db, temporal: client, logger });
+
+  let bench: { worker: Worker; running: Promise<void> } | null = null;
+
+  const stop = async (): Promise<void> => {
+    if (bench) {
+      bench.worker.shutdown();
+      await bench.running;
+    }
+    await api.close();
+    worker.shutdown();
+    await running;
+    await nativeConnection.close();
+    await clientConnection.close();
+    await db.close();
+  };
+
+  process.on('message', (raw: EngineRequest) => {
+    const reply = (result: unknown) => send({ id: raw.id, ok: true, result });
+    const fail = (err: unknown) => send({ id: raw.id, ok: false, error: String(err) });
+    switch (raw.cmd) {
+      case 'memory': {
+        const m = process.memoryUsage();
+        const h = v8.getHeapStatistics();
+        reply({
+          rssBytes: m.rss,
+          heapUsedBytes: h.used_heap_size,
+          heapTotalBytes: h.total_heap_size,
+          externalBytes: m.external,
+          arrayBuffersBytes: m.arrayBuffers,
+        } satisfies EngineMemory);
+        return;
+      }
+      case 'startBenchWorker':
+        void (async () => {
+          const w = await Worker.create({
+            connection: nativeConnection,
+            namespace: config.temporal.namespace,
+            taskQueue: raw.taskQueue,
+            workflowsPath: require.resolve('./workflows'),
+            activities: { noop: async () => undefined },
+            ...workerTuning(config),
+          });
+          bench = { worker: w, running: w.run() };
+        })().then(() => reply(null), fail);
+        return;
+      case 'stopBenchWorker':
+        void (async () => {
+          if (!bench) return;
+          bench.worker.shutdown();
+          await bench.running;
+          bench = null;
+        })().then(() => reply(null), fail);
+        return;
+      case 'stop':
+        stop().then(
+          () => {
+            reply(null);
+            setTimeout(() => process.exit(0), 50);
+          },
+          (err) => {
+            fail(err);
+            setTimeout(() => process.exit(1), 50);
+          },
+        );
+        return;
+    }
+  });
+  // The bench going away (even killed) ends the engine too.
+  process.on('disconnect', () => void stop().finally(() => process.exit(0)));
+  send({ type: 'ready', apiUrl: api.url } satisfies EngineEvent);
+}
+
+main().catch((err: unknown) => {
+  send({ type: 'failed', error: err instanceof Error ? (err.stack ?? err.message) : String(err) } satisfies EngineEvent);
+  process.exit(1);
+});

@@ -1,0 +1,342 @@
+/**
+ * `npm run bench`: drives the real engine on loopback and prints a table; the JSON result goes to bench/results/.
+ * `npm run bench -- --quick` runs small sizes in under two minutes (what CI runs: it fails only on an insane
+ * figure, never on speed). Other flags: --profile (CPU profile of the engine into bench/results/profiles/),
+ * --no-save (print only). See BENCHMARKS.md.
+ */
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { loadConfig } from '../src/config';
+import { devServerErrors, startHarness, type Harness } from './lib/harness';
+import { startLifecycleStep, subscribeLifecycle, type LifecycleParams, type LifecycleResult } from './scenarios/lifecycle';
+import { measureCost, type CostResult } from './scenarios/cost';
+import { runEngineLimit, type EngineLimitResult } from './scenarios/engine-limit';
+import { runScale, type ScaleResult } from './scenarios/scale';
+import { runFanOut, type FanOutResult } from './scenarios/fan-out';
+
+const args = new Set(process.argv.slice(2));
+const quick = args.has('--quick');
+const profile = args.has('--profile');
+const save = !args.has('--no-save');
+const sqliteDefaults = args.has('--sqlite-defaults');
+
+const MiB = 1024 * 1024;
+const GiB = 1024 * MiB;
+
+function git(...a: string[]): string {
+  try {
+    return execFileSync('git', a, { cwd: path.join(__dirname, '..'), encoding: 'utf8' }).trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+function log(msg: string): void {
+  process.stdout.write(`[bench +${((Date.now() - started) / 1000).toFixed(0)}s] ${msg}\n`);
+}
+
+const started = Date.now();
+
+interface Results {
+  mode: 'quick' | 'full';
+  variant: string;
+  startedAt: string;
+  durationSeconds: number;
+  environment: Record<string, unknown>;
+  lifecycle: LifecycleResult[];
+  highestSustainedRate: number | null;
+  cost: CostResult | null;
+  engineLimit: EngineLimitResult | null;
+  ratio: number | null;
+  scale: ScaleResult | null;
+  fanOut: FanOutResult | null;
+  targets: { name: string; target: string; value: string; met: boolean | null }[];
+  sanityFailures: string[];
+}
+
+async function main(): Promise<void> {
+  const cpuProfDir = profile ? path.join(__dirname, 'results', 'profiles') : undefined;
+  if (cpuProfDir) fs.mkdirSync(cpuProfDir, { recursive: true });
+  log(`mode ${quick ? 'quick' : 'full'}; starting dev server, Salesforce stand-in, receivers and the engine`);
+  const h = await startHarness({ cpuProfDir, sqliteDefaults });
+  const tuning = loadConfig({ ...process.env, ...h.engineEnv }).worker;
+  const results: Results = {
+    mode: quick ? 'quick' : 'full',
+    variant: sqliteDefaults ? 'sqlite-defaults' : 'default',
+    startedAt: new Date(started).toISOString(),
+    durationSeconds: 0,
+    environment: {
+      commit: git('rev-parse', 'HEAD'),
+      dirty: git('status', '--porcelain', '--', 'src', 'activities', 'workflows', 'bench') !== '',
+      cpus: os.cpus().length,
+      cpuModel: os.cpus()[0]?.model ?? 'unknown',
+      memoryGiB: Math.round((os.totalmem() / GiB) * 10) / 10,
+      node: h.versions.node,
+      temporalCli: h.versions.temporalCli,
+      temporalServer: h.versions.temporalServer,
+      temporalStore: 'dev server (temporal server start-dev via startDevServer), file-backed SQLite in a fresh temp DATA_DIR',
+      sqlitePragmas: h.sqlitePragmas.length ? h.sqlitePragmas : 'none (the CLI defaults)',
+      appStore: 'PGlite (embedded) in DATA_DIR/pglite',
+      workerTuning: tuning,
+      engineEnv: Object.fromEntries(Object.entries(h.engineEnv).filter(([k]) => !/SECRET|KEY/.test(k))),
+      engineProcess: 'one child process: booking worker + HTTP API + PGlite (its RSS is an upper bound for the worker alone)',
+    },
+    lifecycle: [],
+    highestSustainedRate: null,
+    cost: null,
+    engineLimit: null,
+    ratio: null,
+    scale: null,
+    fanOut: null,
+    targets: [],
+    sanityFailures: [],
+  };
+  try {
+    await runAll(h, results);
+  } finally {
+    log('stopping');
+    const closed = await h.close();
+    (results.environment as Record<string, unknown>).sqliteJournalMode = closed.sqliteJournalMode;
+    (results.environment as Record<string, unknown>).devServerErrorLines = devServerErrors;
+    fs.rmSync(h.dataDir, { recursive: true, force: true });
+  }
+  results.durationSeconds = Math.round((Date.now() - started) / 1000);
+  results.targets = targets(results);
+  results.sanityFailures = sanity(results);
+  print(results);
+  if (save) {
+    const dir = path.join(__dirname, 'results');
+    fs.mkdirSync(dir, { recursive: true });
+    const file = path.join(dir, `${results.mode}${sqliteDefaults ? '-sqlite-defaults' : ''}-${results.startedAt.replace(/[:.]/g, '-')}.json`);
+    fs.writeFileSync(file, JSON.stringify(results, null, 2) + '\n');
+    log(`wrote ${path.relative(process.cwd(), file)}`);
+  }
+  if (results.sanityFailures.length > 0) {
+    process.stderr.write(`bench: insane figures:\n  ${results.sanityFailures.join('\n  ')}\n`);
+    process.exit(1);
+  }
+}
+
+async function runAll(h: Harness, r: Results): Promise<void> {
+  const lifecycleSubs = await subscribeLifecycle(h);
+  const step = (rate: number): LifecycleParams => ({
+    rate,
+    windowSeconds: quick ? 8 : 30,
+    startOffsetSeconds: 3,
+    drainSeconds: quick ? 15 : 60,
+  });
+  const timings = { activities: 6, timers: 2, leaves: 9 };
+
+  if (quick) {
+    // The lifecycle's one-minute meetings leave the engine idle: the other scenarios run meanwhile, and the
+    // scale scenario's completions come after the lifecycle's.
+    log('a: lifecycle at 0.5/s for 8 s');
+    const a = startLifecycleStep(h, step(0.5), lifecycleSubs.paths);
+    await a.sent;
+    const aLastDue = Math.max(...a.bookings.map((b) => b.dueAt ?? 0));
+    log('d: 60 open bookings (completions after the lifecycle ones)');
+    const d = runScale(h, { bookings: 60, concurrency: 16, calibration: 10, staggerSeconds: 5, drainSeconds: 15, notBefore: aLastDue + 3000, overlap: true });
+    await d.created;
+    log('b: engine limit (10 s)');
+    r.engineLimit = await runEngineLimit(h, { ...timings, timerMs: 1000, concurrency: 8, warmupSeconds: 3, windowSeconds: 10 });
+    log('e: fan-out to 50, isolation 10 + 5 events');
+    r.fanOut = await runFanOut(h, { subscribers: 50, isolationSubscribers: 10, isolationEvents: 5, isolationRate: 2, timeoutSeconds: 15 });
+    r.lifecycle.push(await a.finish());
+    log(`a: ${summaryLine(r.lifecycle[0])}`);
+    r.scale = await d.result;
+    r.cost = await measureCost(h, r.lifecycle[0].bookingIds, lifecycleSubs.ids, 5);
+  } else {
+    const rates = (process.env.BENCH_RATES ?? '0.25,0.5,1,2,4').split(',').map(Number);
+    let best: number | null = null;
+    let failed: number | null = null;
+    for (const rate of rates) {
+      log(`a: lifecycle at ${rate}/s for 30 s`);
+      const res = await startLifecycleStep(h, step(rate), lifecycleSubs.paths).finish();
+      r.lifecycle.push(res);
+      log(`a: ${summaryLine(res)}`);
+      if (!res.sustained) {
+        failed = rate;
+        break;
+      }
+      best = rate;
+    }
+    // One step between the last sustained rate and the first that was not.
+    if (best !== null && failed !== null) {
+      const mid = (best + failed) / 2;
+      log(`a: lifecycle at ${mid}/s for 30 s`);
+      const res = await startLifecycleStep(h, step(mid), lifecycleSubs.paths).finish();
+      r.lifecycle.push(res);
+      log(`a: ${summaryLine(res)}`);
+    }
+    const finished = r.lifecycle.find((x) => x.completedLifecycles > 0);
+    if (finished) {
+      log('c: counting histories');
+      r.cost = await measureCost(h, finished.bookingIds, lifecycleSubs.ids, 20);
+      timings.activities = Math.round(r.cost.perLifecycle.activities - r.cost.perLifecycle.deliveryWorkflows);
+      timings.timers = Math.round(r.cost.perLifecycle.timers);
+      timings.leaves = Math.round(r.cost.perLifecycle.deliveryWorkflows);
+    }
+    log('b: engine limit (30 s)');
+    r.engineLimit = await runEngineLimit(h, { ...timings, timerMs: 1000, concurrency: 16, warmupSeconds: 5, windowSeconds: 30 });
+    await h.unsubscribe(lifecycleSubs.ids);
+    log('e: fan-out to 500, isolation 40 + 40 events');
+    r.fanOut = await runFanOut(h, { subscribers: 500, isolationSubscribers: 50, isolationEvents: 40, isolationRate: 4, timeoutSeconds: 15 });
+    const bookings = Number(process.env.BENCH_SCALE_BOOKINGS ?? 10_000);
+    log(`d: ${bookings} open bookings`);
+    r.scale = await runScale(h, { bookings, concurrency: 32, calibration: Math.min(300, Math.ceil(bookings / 10)), staggerSeconds: 120, drainSeconds: 120 }).result;
+  }
+  const sustained = r.lifecycle.filter((x) => x.sustained).map((x) => x.params.rate);
+  r.highestSustainedRate = sustained.length ? Math.max(...sustained) : null;
+  if (r.highestSustainedRate !== null && r.engineLimit && r.engineLimit.unitsPerSecond > 0) {
+    r.ratio = Math.round((r.highestSustainedRate / r.engineLimit.unitsPerSecond) * 100) / 100;
+  }
+}
+
+function summaryLine(x: LifecycleResult): string {
+  return (
+    `${x.completedLifecycles}/${x.offered} lifecycles, ${x.errors} errors, sustained=${x.sustained}` +
+    `${x.sustained ? '' : ` (${x.notSustainedBecause.join('; ')})`}, webhook p99 ${x.webhookLatencyMs.p99} ms`
+  );
+}
+
+function ms(v: number | null | undefined): string {
+  return v === null || v === undefined ? 'n/a' : `${v} ms`;
+}
+
+function targets(r: Results): Results['targets'] {
+  const out: Results['targets'] = [];
+  out.push({ name: 'a/b', target: '>= 0.5', value: r.ratio === null ? 'n/a' : String(r.ratio), met: r.ratio === null ? null : r.ratio >= 0.5 });
+  const half = r.highestSustainedRate === null ? null : r.lifecycle.find((x) => x.params.rate === r.highestSustainedRate! / 2 && x.sustained);
+  const halfP99 = half?.webhookLatencyMs.p99 ?? null;
+  out.push({
+    name: 'webhook p99 at half the highest sustained rate',
+    target: '< 250 ms',
+    value: half ? `${halfP99} ms at ${half.params.rate}/s` : 'n/a (no step at half the highest sustained rate)',
+    met: halfP99 === null ? null : halfP99 < 250,
+  });
+  const rss = r.scale?.peakRssBytes ?? null;
+  out.push({
+    name: `${r.scale?.params.bookings ?? 0} open bookings: engine peak RSS`,
+    target: '< 1 GiB (for 10,000)',
+    value: rss === null ? 'n/a' : `${Math.round(rss / MiB)} MiB`,
+    met: rss === null ? null : rss < GiB,
+  });
+  const fan = r.fanOut?.fanOut.allDeliveredMs ?? null;
+  out.push({
+    name: `fan-out to ${r.fanOut?.params.subscribers ?? 0} subscribers`,
+    target: '< 5 s (for 500)',
+    value: fan === null ? 'not all delivered' : `${(fan / 1000).toFixed(2)} s`,
+    met: fan === null ? false : fan < 5000,
+  });
+  const change = r.fanOut?.p99Change ?? null;
+  out.push({
+    name: 'healthy p99 change with a timing-out subscriber',
+    target: '< +10 %',
+    value: change === null ? 'n/a' : `${(change * 100).toFixed(1)} % (${ms(r.fanOut?.allHealthy.latencyMs.p99)} -> ${ms(r.fanOut?.withTimingOut.latencyMs.p99)})`,
+    met: change === null ? null : change < 0.1,
+  });
+  return out;
+}
+
+/** Figures that cannot be right whatever the machine: the harness is broken if any holds. */
+function sanity(r: Results): string[] {
+  const bad: string[] = [];
+  const finite = (name: string, v: number | null | undefined) => {
+    if (v === null || v === undefined || !Number.isFinite(v) || v < 0) bad.push(`${name} is ${v}`);
+  };
+  const first = r.lifecycle[0];
+  if (!first) bad.push('no lifecycle step ran');
+  else {
+    if (!(first.completedLifecycles > 0)) bad.push('no booking lifecycle completed');
+    finite('webhook latency p50', first.webhookLatencyMs.p50);
+    finite('webhook latency p99', first.webhookLatencyMs.p99);
+    finite('Salesforce write latency p99', first.salesforceWriteLatencyMs.p99);
+    finite('completion lag p99', first.completionLagMs.p99 === null ? null : Math.max(0, first.completionLagMs.p99));
+  }
+  if (!r.engineLimit || !(r.engineLimit.unitsPerSecond > 0)) bad.push('engine limit throughput is zero');
+  if (!r.cost || !(r.cost.perLifecycle.actions > 0) || !(r.cost.perLifecycle.historyEvents > 0)) bad.push('no actions or history events counted');
+  if (!r.scale || !(r.scale.created > 0) || !(r.scale.openAfterCreation.rssBytes > 0)) bad.push('scale: nothing created or no RSS');
+  else {
+    if (!(r.scale.completionsArrived > 0)) bad.push('scale: no completion arrived');
+    finite('scale completion lag p99', r.scale.completionLagMs.p99 === null ? null : Math.abs(r.scale.completionLagMs.p99));
+    if (!(r.scale.openAfterCreation.temporalSqliteBytes > 0)) bad.push('scale: SQLite file size is zero');
+  }
+  if (!r.fanOut || r.fanOut.fanOut.allDeliveredMs === null) bad.push('fan-out: not every subscriber received the event');
+  else finite('fan-out time', r.fanOut.fanOut.allDeliveredMs);
+  if (r.fanOut) {
+    finite('all-healthy p99', r.fanOut.allHealthy.latencyMs.p99);
+    finite('with-timing-out healthy p99', r.fanOut.withTimingOut.latencyMs.p99);
+  }
+  return bad;
+}
+
+function print(r: Results): void {
+  const rows: [string, string][] = [];
+  const env = r.environment;
+  rows.push(['machine', `${env.cpus} CPUs (${env.cpuModel}), ${env.memoryGiB} GiB, Node ${env.node}, Temporal CLI ${env.temporalCli} / server ${env.temporalServer}`]);
+  rows.push(['worker tuning', JSON.stringify(env.workerTuning)]);
+  for (const x of r.lifecycle) {
+    rows.push([
+      `a ${x.params.rate}/s x ${x.params.windowSeconds}s`,
+      `${x.completedLifecycles}/${x.offered} done, ${x.errors} err, ${x.sustained ? 'sustained' : 'NOT sustained'}; ` +
+        `webhook p50/p95/p99 ${x.webhookLatencyMs.p50}/${x.webhookLatencyMs.p95}/${x.webhookLatencyMs.p99} ms; ` +
+        `Salesforce p50/p99 ${x.salesforceWriteLatencyMs.p50}/${x.salesforceWriteLatencyMs.p99} ms; ` +
+        `create p99 ${x.createMs.p99} ms; completion lag p50/p99 ${x.completionLagMs.p50}/${x.completionLagMs.p99} ms`,
+    ]);
+  }
+  rows.push(['a highest sustained', r.highestSustainedRate === null ? 'none' : `${r.highestSustainedRate} bookings/s`]);
+  if (r.engineLimit) {
+    const b = r.engineLimit;
+    rows.push([
+      'b engine limit',
+      `${b.unitsPerSecond} lifecycle-equivalents/s (${b.workflowsPerSecond} workflows/s, ${b.activitiesPerSecond} activities/s; ` +
+        `${b.params.activities} activities + ${b.params.timers} timers + ${b.params.leaves} one-activity workflows each)`,
+    ]);
+  }
+  rows.push(['a/b', r.ratio === null ? 'n/a' : String(r.ratio)]);
+  if (r.cost) {
+    const c = r.cost.perLifecycle;
+    rows.push([
+      'c per lifecycle',
+      `${c.actions} actions (booking ${c.bookingActions}, deliveries ${c.deliveryActions}, API queries ${c.apiQueries}) vs design minimum ${r.cost.designMinimum.actions}; ` +
+        `${c.historyEvents} history events (booking ${c.bookingHistoryEvents}, ${c.deliveryWorkflows} deliveries ${c.deliveryHistoryEvents})`,
+    ]);
+    rows.push(['c actions by kind', Object.entries(c.actionsByKind).map(([k, v]) => `${k} ${v}`).join(', ')]);
+  }
+  if (r.scale) {
+    const s = r.scale;
+    rows.push([
+      `d ${s.params.bookings} open`,
+      `created in ${s.createSeconds} s (${s.createRatePerSecond}/s, ${s.errors} err); RSS ${Math.round(s.openAfterCreation.rssBytes / MiB)} MiB ` +
+        `(peak ${Math.round(s.peakRssBytes / MiB)}), heap ${Math.round(s.openAfterCreation.heapUsedBytes / MiB)} MiB; ` +
+        `SQLite ${Math.round(s.openAfterCreation.temporalSqliteBytes / MiB)} MiB, PGlite ${Math.round(s.openAfterCreation.pgliteBytes / MiB)} MiB`,
+    ]);
+    if (s.errorSamples.length) rows.push(['d error samples', s.errorSamples.join(' | ')]);
+    rows.push([
+      'd completions',
+      `${s.completionsArrived}/${s.completionsExpected} over ${s.params.staggerSeconds} s; lag due->arrival p50/p99 ${s.completionLagMs.p50}/${s.completionLagMs.p99} ms` +
+        (s.dueDuringCreation ? ` (${s.dueDuringCreation} came due during creation)` : ''),
+    ]);
+  }
+  if (r.fanOut) {
+    const f = r.fanOut;
+    rows.push([`e fan-out ${f.params.subscribers}`, `${f.fanOut.delivered} delivered, all in ${ms(f.fanOut.allDeliveredMs)}; p50 ${ms(f.fanOut.latencyMs.p50)}`]);
+    rows.push([
+      `e isolation ${f.params.isolationSubscribers}`,
+      `healthy p99 all-healthy ${ms(f.allHealthy.latencyMs.p99)} vs one timing out ${ms(f.withTimingOut.latencyMs.p99)}` +
+        ` (${f.p99Change === null ? 'n/a' : `${(f.p99Change * 100).toFixed(1)} %`})`,
+    ]);
+  }
+  rows.push(['duration', `${r.durationSeconds} s; SQLite journal_mode ${String(env.sqliteJournalMode)}`]);
+  const w = Math.max(...rows.map(([k]) => k.length));
+  process.stdout.write('\n' + rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join('\n') + '\n\nTargets:\n');
+  for (const t of r.targets) process.stdout.write(`  [${t.met === null ? ' ?  ' : t.met ? ' met' : 'MISS'}] ${t.name}: ${t.value} (target ${t.target})\n`);
+  process.stdout.write('\n');
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});

@@ -8,6 +8,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { ErrorBody, isIanaTimezone } from './api/schemas/common';
 import { registerAuth } from './api/plugins/auth';
 import { registerErrorHandling } from './api/plugins/errors';
+import { registerJsonBodyParser } from './api/plugins/json-body';
 import type { AppDeps, FastifyTypebox } from './api/types';
 import { routeGroups } from './api/routes';
 
@@ -56,6 +57,7 @@ export async function buildApp(deps: AppDeps, opts: BuildAppOptions = {}): Promi
   app.decorate('deps', deps);
   app.addSchema(ErrorBody);
   registerErrorHandling(app);
+  registerJsonBodyParser(app);
   registerAuth(app, deps.config.api.apiKeys, [OPENAPI_PATH]);
 
   await app.register(swagger, {

@@ -90,6 +90,11 @@ const cases: [string, 'POST' | 'PATCH' | 'GET', () => string, () => string | Buf
   ['a conversation id of the wrong kind', 'GET', () => `/v2/conversations/${userId}`, () => undefined, undefined, [400, 404]],
   ['a webhook id of the wrong kind', 'GET', () => `/v2/webhooks/${pageId}`, () => undefined, undefined, [400, 404]],
   ['a path id with percent-encoded control characters', 'GET', () => '/v2/bookings/BKNG-%00%0a%27', () => undefined, undefined, [400, 404]],
+  ['a NUL byte in a user id', 'GET', () => '/v2/users/USR-%00', () => undefined, undefined, [400, 404]],
+  ['a NUL byte in a booking page id', 'PATCH', () => '/v2/booking-pages/BP-%00', () => JSON.stringify({ name: 'x' }), 'application/json', [400, 404]],
+  ['a NUL byte in a webhook id', 'GET', () => '/v2/webhooks/WHK-%00/deliveries', () => undefined, undefined, [400, 404]],
+  ['a NUL byte and invalid UTF-8 in a list cursor', 'GET', () => '/v2/booking-pages?before=%C3%9Bz%F3%9A%B3%BDy%C2%95F%1C%17%003', () => undefined, undefined, [400]],
+  ['a NUL byte in a users list cursor', 'GET', () => '/v2/users?after=USR-%00', () => undefined, undefined, [400]],
 ];
 
 test.each(cases)('%s: a clear 4xx error body and no side effect', async (_name, method, path, body, contentType, statuses) => {

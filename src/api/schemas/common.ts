@@ -34,8 +34,9 @@ export function ListOf<T extends TSchema>(item: T) {
 export const CursorQuery = Type.Object(
   {
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 10 })),
-    before: Type.Optional(Type.String({ minLength: 1 })),
-    after: Type.Optional(Type.String({ minLength: 1 })),
+    // Object ids only: a cursor with a NUL byte or invalid UTF-8 once reached the SQL driver and became a 500.
+    before: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,80}$' })),
+    after: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,80}$' })),
   },
   { additionalProperties: false },
 );

@@ -16,9 +16,21 @@ function isBytes(v: unknown): v is Uint8Array {
   return v instanceof Uint8Array;
 }
 
-/** A history as text, with every byte field decoded as UTF-8 so payload JSON is searchable. */
+/**
+ * A history as text: every string and every byte field (payload data, decoded as UTF-8) it holds. It walks the
+ * message itself, since JSON.stringify would call protobufjs' toJSON first and turn payloads into base64.
+ */
 export function historyText(history: unknown): string {
-  return JSON.stringify(history, (_key, value: unknown) => (isBytes(value) ? Buffer.from(value).toString('utf8') : value));
+  const out: string[] = [];
+  const walk = (v: unknown): void => {
+    if (v === null || v === undefined) return;
+    if (isBytes(v)) out.push(Buffer.from(v).toString('utf8'));
+    else if (typeof v === 'string') out.push(v);
+    else if (Array.isArray(v)) v.forEach(walk);
+    else if (typeof v === 'object') for (const k of Object.keys(v)) walk((v as Record<string, unknown>)[k]);
+  };
+  walk(history);
+  return out.join('\n');
 }
 
 /** The forms a secret may take on the wire: as is, and base64 (Standard Webhooks' `whsec_` key, Basic auth). */

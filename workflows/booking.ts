@@ -10,6 +10,7 @@ import {
   condition,
   getExternalWorkflowHandle,
   log,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   setCurrentDetails,
@@ -62,6 +63,12 @@ const { syncActivityEvent } = proxyActivities<SalesforceActivities>({
 // A local activity leaves a marker in history with the ignored signal, and a line in the worker's log.
 const { noteIgnoredSignal } = proxyLocalActivities<NoteActivities>({ startToCloseTimeout: '10 seconds' });
 
+/**
+ * Patch: search attributes are upserted only when they change. Runs recorded before it upserted on every
+ * transition (and once at start); they replay with that behaviour.
+ */
+export const UPSERT_ONLY_CHANGES = 'upsert-search-attributes-only-on-change';
+
 /** The booking's workflow. Returns the final view once closed and every dispatch has finished. */
 export async function bookingWorkflow(input: BookingInput): Promise<BookingView> {
   const workflowId = workflowInfo().workflowId;
@@ -99,9 +106,18 @@ export async function bookingWorkflow(input: BookingInput): Promise<BookingView>
     return salesforce.activity_event_id ? `${salesforce.state} (Event ${salesforce.activity_event_id})` : salesforce.state;
   }
 
+  const indexedValues = (st: BookingState) => `${st.status}|${st.owner.id}|${st.page.id}|${st.startTime}`;
+  // What the API set at start; only a change is upserted (each upsert is a Temporal action and an event).
+  let indexed = indexedValues(started.state);
+
   function publish(): void {
     setCurrentDetails(bookingDetails(state, { salesforce: salesforceLine(), ignored: ignored.length }));
     if (!input.settings.indexSearchAttributes) return;
+    if (patched(UPSERT_ONLY_CHANGES)) {
+      const now = indexedValues(state);
+      if (now === indexed) return;
+      indexed = now;
+    }
     upsertSearchAttributes([
       { key: BookingStatusSA, value: state.status },
       { key: BookingOwnerSA, value: state.owner.id },

@@ -33,7 +33,7 @@ export function registerJsonBodyParser(app: FastifyInstance): void {
     } catch {
       return done(badRequest('Body is not valid UTF-8'), undefined);
     }
-    parseJson(request, text, (err, parsed) => {
+    void parseJson(request, text, (err, parsed) => {
       if (err) return done(err, undefined);
       if (!wellFormed(parsed)) return done(badRequest('Body contains a lone surrogate (ill-formed Unicode) in a string'), undefined);
       done(null, parsed);

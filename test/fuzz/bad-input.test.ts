@@ -94,6 +94,8 @@ const cases: [string, 'POST' | 'PATCH' | 'GET', () => string, () => string | Buf
   ['a NUL byte in a booking page id', 'PATCH', () => '/v2/booking-pages/BP-%00', () => JSON.stringify({ name: 'x' }), 'application/json', [400, 404]],
   ['a NUL byte in a webhook id', 'GET', () => '/v2/webhooks/WHK-%00/deliveries', () => undefined, undefined, [400, 404]],
   ['a NUL byte and invalid UTF-8 in a list cursor', 'GET', () => '/v2/booking-pages?before=%C3%9Bz%F3%9A%B3%BDy%C2%95F%1C%17%003', () => undefined, undefined, [400]],
+  ['a booking list cursor that is not one', 'GET', () => '/v2/bookings?cursor=%3E%F0%AF%96%85%F1%A9%A9%99%C2%91%C2%90&status=canceled', () => undefined, undefined, [400]],
+  ['a booking list cursor of valid characters the server cannot read', 'GET', () => '/v2/bookings?cursor=AAAAbm90LWEtdG9rZW4', () => undefined, undefined, [400]],
   ['a NUL byte in a users list cursor', 'GET', () => '/v2/users?after=USR-%00', () => undefined, undefined, [400]],
 ];
 

@@ -186,13 +186,16 @@ interface Scenario {
 async function startScenario(label: string, taskQueue: string, n: number, endsIn: (i: number) => number, planFor: (i: number) => Plan): Promise<Scenario> {
   const service = serviceFor(taskQueue);
   const inputs = Array.from({ length: n }, (_, i) => bookingInput(endsIn(i), i));
-  await pool(inputs, 10, (input) => startBooking(input, taskQueue));
   const plans = new Map<string, Plan>();
   inputs.forEach((input, i) => plans.set(input.bookingId, planFor(i)));
-  await pool([...plans], 10, async ([id, plan]) => {
+  // Each action right after its own start, well before that meeting ends, whatever the load on the machine.
+  await pool(inputs, 10, async (input) => {
+    await startBooking(input, taskQueue);
+    const id = input.bookingId;
+    const plan = plans.get(id);
     if (plan === 'cancel') await service.act(id, { kind: 'cancel', actionedBy: 'customer', reason: 'fault test' });
     if (plan === 'reschedule') {
-      await service.act(id, { kind: 'reschedule', startTime: new Date(Date.now() + 15_000).toISOString(), durationMinutes: 1, actionedBy: 'customer' });
+      await service.act(id, { kind: 'reschedule', startTime: new Date(Date.now() + 40_000).toISOString(), durationMinutes: 1, actionedBy: 'customer' });
     }
   });
   const lastEnd = Math.max(...inputs.map((i) => Date.parse(i.startTime) + 60_000));

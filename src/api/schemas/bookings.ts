@@ -157,7 +157,7 @@ export const ListBookingsQuery = Type.Object(
     starting_after: Type.Optional(DateTime),
     starting_before: Type.Optional(DateTime),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 10 })),
-    cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 4000, description: 'next_cursor of the previous page' })),
+    cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 4000, pattern: '^[A-Za-z0-9_-]+$', description: 'next_cursor of the previous page' })),
   },
   { additionalProperties: false },
 );

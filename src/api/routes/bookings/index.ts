@@ -57,6 +57,19 @@ export function visibilityQuery(q: {
   return parts.join(' AND ');
 }
 
+/**
+ * Visibility page tokens (SQL and Elasticsearch stores alike) are JSON objects. Anything else is refused here:
+ * the server answers an unreadable token with a masked UNKNOWN error that the client retries for ~20 s, then a 500.
+ */
+function isJsonObject(bytes: Uint8Array): boolean {
+  try {
+    const v: unknown = JSON.parse(Buffer.from(bytes).toString('utf8'));
+    return typeof v === 'object' && v !== null;
+  } catch {
+    return false;
+  }
+}
+
 type RawExecution = temporal.api.workflow.v1.IWorkflowExecutionInfo;
 
 /** A list row from a raw visibility record: the search attributes say enough without a query per booking. */
@@ -142,7 +155,7 @@ const bookingsPlugin: FastifyPluginAsyncTypebox = async (app) => {
     let nextPageToken: Uint8Array | undefined;
     if (cursor) {
       nextPageToken = Buffer.from(cursor, 'base64url');
-      if (nextPageToken.length === 0) throw ApiError.badRequest('Invalid cursor', 'cursor');
+      if (nextPageToken.length === 0 || !isJsonObject(nextPageToken)) throw ApiError.badRequest('Invalid cursor', 'cursor');
     }
     const svc = app.deps.temporal.workflowService;
     let res;
@@ -154,7 +167,9 @@ const bookingsPlugin: FastifyPluginAsyncTypebox = async (app) => {
         nextPageToken,
       });
     } catch (err) {
-      if (cursor && /token|cursor|invalid/i.test(String((err as Error).message))) throw ApiError.badRequest('Invalid cursor', 'cursor');
+      // A cursor the server cannot read comes back as INVALID_ARGUMENT (gRPC 3) whatever its message says.
+      const invalid = (err as { code?: unknown }).code === 3 || /token|cursor|invalid/i.test(String((err as Error).message));
+      if (cursor && invalid) throw ApiError.badRequest('Invalid cursor', 'cursor');
       throw err;
     }
     const rows = res.executions ?? [];

@@ -26,9 +26,18 @@ export function installTestRuntime(): void {
 export async function timeSkippingEnv(): Promise<TestWorkflowEnvironment> {
   installTestRuntime();
   const testServer = await resolveTestServer();
-  return TestWorkflowEnvironment.createTimeSkipping({
-    server: { executable: { type: 'existing-path', path: testServer } },
-  });
+  // The SDK gives the JVM a few seconds to open its port; a loaded 2-core machine sometimes needs longer.
+  // Starting again is safe (a fresh port each time); a server that never starts still fails the test.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await TestWorkflowEnvironment.createTimeSkipping({
+        server: { executable: { type: 'existing-path', path: testServer } },
+      });
+    } catch (err) {
+      if (attempt >= 3) throw err;
+      console.warn(`time-skipping test server did not start (attempt ${attempt}): ${String(err)}; starting again`);
+    }
+  }
 }
 
 /**

@@ -45,7 +45,7 @@ import {
 } from '../src/shared/booking-contract';
 import { ROUTE_EVENT_OPTIONS, type DispatchActivities, type NoteActivities, type SalesforceActivities } from '../src/shared/dispatch-contract';
 import { decide, initialState, nextDeadline, onDeadline, type BookingState, type Effect } from '../src/domain/booking/state-machine';
-import { bookingDetails, toBookingObject, wantsSalesforceSync } from '../src/domain/booking/booking-object';
+import { bookingDetails, bookingView, initialSalesforceState, toBookingObject, wantsSalesforceSync } from '../src/domain/booking/booking-object';
 import { RETRY_WINDOW_MS } from '../src/domain/retry-schedule';
 // Imported by file, not through the webhooks barrel, so nothing but pure code enters the bundle.
 import { envelopeForLifecycleEvent } from '../src/domain/webhooks/envelope';
@@ -79,27 +79,10 @@ export async function bookingWorkflow(input: BookingInput): Promise<BookingView>
   const ignored: IgnoredSignal[] = [];
   const webhookQueue: LifecycleEvent[] = [];
   const salesforceQueue: LifecycleEvent[] = [];
-  const salesforce: SalesforceSyncState = {
-    state: wantsSalesforceSync(input.page) ? 'pending' : 'disabled',
-    activity_event_id: null,
-    last_error: null,
-    applied_seq: 0,
-  };
+  const salesforce: SalesforceSyncState = initialSalesforceState(input.page);
   let dispatching = 0;
 
-  const view = (): BookingView => ({
-    booking: toBookingObject(state),
-    events,
-    pending_request:
-      state.phase === 'requested'
-        ? { kind: 'booking', starting_time: state.startTime, duration_minutes: state.durationMinutes }
-        : state.pendingReschedule
-          ? { kind: 'reschedule', starting_time: state.pendingReschedule.startTime, duration_minutes: state.pendingReschedule.durationMinutes }
-          : null,
-    salesforce,
-    ignored_signals: ignored,
-    closed: state.phase === 'closed',
-  });
+  const view = (): BookingView => bookingView(state, { events, salesforce, ignored });
 
   function salesforceLine(): string {
     if (salesforce.state === 'error' && salesforce.last_error) return `error ${salesforce.last_error.code}: ${salesforce.last_error.message}`;

@@ -35,7 +35,7 @@ import {
 } from '../shared/booking-contract';
 import { bookingLinkedSignal, conversationWorkflowId } from '../shared/conversation-contract';
 import { initialState } from '../domain/booking/state-machine';
-import { bookingSummary } from '../domain/booking/booking-object';
+import { bookingSummary, bookingView, initialSalesforceState } from '../domain/booking/booking-object';
 import type { Db } from '../store/db';
 import { createBookingPagesRepository, toSnapshot } from '../store/booking-pages-repository';
 import { createUsersRepository, toUserSnapshot } from '../store/users-repository';
@@ -140,7 +140,7 @@ export function createBookingService(deps: { config: Config; db: Db; temporal: C
   /** Starts the booking's workflow; the search attributes are set at start so lists see it at once. */
   async function start(input: BookingInput): Promise<BookingView> {
     const first = initialState(input, Date.now()).state;
-    const h = await temporal.workflow.start<typeof bookingWorkflow>('bookingWorkflow', {
+    await temporal.workflow.start<typeof bookingWorkflow>('bookingWorkflow', {
       workflowId: input.bookingId,
       taskQueue: config.temporal.taskQueue,
       args: [input],
@@ -161,7 +161,9 @@ export function createBookingService(deps: { config: Config; db: Db; temporal: C
         .signal(bookingLinkedSignal, { bookingId: input.bookingId })
         .catch(() => undefined);
     }
-    return h.query(getBookingQuery);
+    // The answer is the state the workflow starts in, computed by the same pure function from the same input:
+    // no query, so a create never fails (or waits) after its booking exists because the worker is busy.
+    return bookingView(first, { events: [], salesforce: initialSalesforceState(input.page), ignored: [] });
   }
 
   return {

@@ -1,5 +1,5 @@
 /** Builds the public booking object (lifecycle.md section 5) and the UI summary from the state. */
-import type { BookingObject } from '../../shared/booking-contract';
+import type { BookingObject, BookingView, IgnoredSignal, LifecycleEvent, SalesforceSyncState } from '../../shared/booking-contract';
 import { endTime, type BookingState } from './state-machine';
 
 export function toBookingObject(state: BookingState): BookingObject {
@@ -55,4 +55,29 @@ export function bookingDetails(state: BookingState, extra: { salesforce: string;
 export function wantsSalesforceSync(page: BookingState['page'], previousPage?: BookingState['page'] | null): boolean {
   const on = (p: BookingState['page']) => p.salesforce.connected && p.salesforce.create_activity_event;
   return on(page) || Boolean(previousPage && on(previousPage));
+}
+
+/** The booking query's answer, from the state and what the workflow keeps beside it. */
+export function bookingView(
+  state: BookingState,
+  rest: { events: LifecycleEvent[]; salesforce: SalesforceSyncState; ignored: IgnoredSignal[] },
+): BookingView {
+  return {
+    booking: toBookingObject(state),
+    events: rest.events,
+    pending_request:
+      state.phase === 'requested'
+        ? { kind: 'booking', starting_time: state.startTime, duration_minutes: state.durationMinutes }
+        : state.pendingReschedule
+          ? { kind: 'reschedule', starting_time: state.pendingReschedule.startTime, duration_minutes: state.pendingReschedule.durationMinutes }
+          : null,
+    salesforce: rest.salesforce,
+    ignored_signals: rest.ignored,
+    closed: state.phase === 'closed',
+  };
+}
+
+/** The Salesforce sync state a booking starts with. */
+export function initialSalesforceState(page: BookingState['page']): SalesforceSyncState {
+  return { state: wantsSalesforceSync(page) ? 'pending' : 'disabled', activity_event_id: null, last_error: null, applied_seq: 0 };
 }

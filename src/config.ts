@@ -73,6 +73,8 @@ export interface Config {
     maxCachedWorkflows: number;
     maxConcurrentActivityTaskExecutions: number;
     maxConcurrentWorkflowTaskExecutions: number;
+    /** Prebuilt workflow bundle (src/temporal/workflow-bundle.ts); null bundles in a child process at each start. */
+    workflowBundlePath: string | null;
   };
   logLevel: string;
 }
@@ -196,6 +198,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxCachedWorkflows: int(env, 'WORKER_MAX_CACHED_WORKFLOWS', 2000),
       maxConcurrentActivityTaskExecutions: int(env, 'WORKER_MAX_CONCURRENT_ACTIVITIES', 200),
       maxConcurrentWorkflowTaskExecutions: int(env, 'WORKER_MAX_CONCURRENT_WORKFLOW_TASKS', 40),
+      workflowBundlePath: opt(env, 'WORKER_WORKFLOW_BUNDLE'),
     },
     logLevel: str(env, 'LOG_LEVEL', 'info'),
   };

@@ -10,6 +10,7 @@ import { loadConfig, type Config } from './config';
 import { openDb } from './store';
 import type { Db } from './store/db';
 import { connectionOptions } from './temporal/connection';
+import { prepareWorkflowBundle } from './temporal/workflow-bundle';
 import { createLogger, installWorkerRuntime } from './logging';
 
 export interface WorkerDeps {
@@ -29,15 +30,25 @@ export function workerTuning(config: Config): Partial<WorkerOptions> {
   };
 }
 
+/**
+ * Creates the booking worker. Its workflow bundle is built in a child process (or is the checked prebuilt
+ * WORKER_WORKFLOW_BUNDLE), not with `workflowsPath`: in-process webpack bundling leaves ~45-60 MiB resident.
+ */
 export async function createBookingWorker(deps: WorkerDeps): Promise<Worker> {
-  return Worker.create({
-    connection: deps.connection,
-    namespace: deps.config.temporal.namespace,
-    taskQueue: deps.config.temporal.taskQueue,
-    workflowsPath: require.resolve('../workflows'),
-    activities: createActivities({ config: deps.config, db: deps.db, temporal: deps.client }),
-    ...workerTuning(deps.config),
-  });
+  const bundle = await prepareWorkflowBundle(deps.config.worker.workflowBundlePath);
+  try {
+    return await Worker.create({
+      connection: deps.connection,
+      namespace: deps.config.temporal.namespace,
+      taskQueue: deps.config.temporal.taskQueue,
+      // Worker.create reads the file whole, so a temporary bundle can go right after.
+      workflowBundle: { codePath: bundle.codePath },
+      activities: createActivities({ config: deps.config, db: deps.db, temporal: deps.client }),
+      ...workerTuning(deps.config),
+    });
+  } finally {
+    bundle.release();
+  }
 }
 
 async function main(): Promise<void> {

@@ -195,7 +195,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       abandonAfterMinutes: int(env, 'CONVERSATION_ABANDON_MINUTES', 10),
     },
     worker: {
-      maxCachedWorkflows: int(env, 'WORKER_MAX_CACHED_WORKFLOWS', 2000),
+      maxCachedWorkflows: int(env, 'WORKER_MAX_CACHED_WORKFLOWS', 500),
       maxConcurrentActivityTaskExecutions: int(env, 'WORKER_MAX_CONCURRENT_ACTIVITIES', 200),
       maxConcurrentWorkflowTaskExecutions: int(env, 'WORKER_MAX_CONCURRENT_WORKFLOW_TASKS', 40),
       workflowBundlePath: opt(env, 'WORKER_WORKFLOW_BUNDLE'),

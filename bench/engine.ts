@@ -4,6 +4,9 @@
  * dev server and the Salesforce stand-in (the bench runs those). On request it also runs the bench-only worker
  * of scenario b. It talks to the bench over the IPC channel; configuration comes from the environment.
  */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import * as v8 from 'node:v8';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
@@ -12,6 +15,7 @@ import { createLogger, installWorkerRuntime } from '../src/logging';
 import { openDb } from '../src/store';
 import { connectionOptions } from '../src/temporal/connection';
 import { createBookingWorker, workerTuning } from '../src/worker';
+import { bundleWorkflowsInChild } from '../src/temporal/workflow-bundle';
 import { startApi } from '../src/server';
 
 /** A request from the bench. */
@@ -87,15 +91,23 @@ async function main(): Promise<void> {
       }
       case 'startBenchWorker':
         void (async () => {
-          const w = await Worker.create({
-            connection: nativeConnection,
-            namespace: config.temporal.namespace,
-            taskQueue: raw.taskQueue,
-            workflowsPath: require.resolve('./workflows'),
-            activities: { noop: async () => undefined },
-            ...workerTuning(config),
-          });
-          bench = { worker: w, running: w.run() };
+          // Bundled in a child process like the product's worker, so webpack does not stay in this process's RSS.
+          const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-workflows-'));
+          try {
+            const codePath = path.join(dir, 'bundle.js');
+            await bundleWorkflowsInChild(codePath, require.resolve('./workflows'));
+            const w = await Worker.create({
+              connection: nativeConnection,
+              namespace: config.temporal.namespace,
+              taskQueue: raw.taskQueue,
+              workflowBundle: { codePath },
+              activities: { noop: async () => undefined },
+              ...workerTuning(config),
+            });
+            bench = { worker: w, running: w.run() };
+          } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+          }
         })().then(() => reply(null), fail);
         return;
       case 'stopBenchWorker':

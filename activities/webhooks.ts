@@ -1,6 +1,6 @@
 /**
- * Webhook activities: routing an event to its subscriptions, one delivery attempt, and closing a
- * delivery that stopped. Built by a factory over the store, a Temporal client and the SSRF-guarded
+ * Webhook activities: routing an event to its subscriptions (with each delivery's first attempt), one
+ * delivery attempt of a delivery workflow, and closing a delivery that stopped. Built by a factory over the store, a Temporal client and the SSRF-guarded
  * HTTP dispatcher. The secret is read from the store per attempt and never returned.
  */
 import { performance } from 'node:perf_hooks';
@@ -9,26 +9,33 @@ import type { Client } from '@temporalio/client';
 import { request, type Dispatcher } from 'undici';
 import type { Config } from '../src/config';
 import type { Db } from '../src/store/db';
-import { createWebhooksRepository } from '../src/store/webhooks-repository';
+import { createWebhooksRepository, type WebhookSubscription } from '../src/store/webhooks-repository';
 import {
   DELIVERY_FAILURE,
+  type DeliveryHandoff,
   type DeliveryInput,
   type DispatchActivities,
   type RoutableEvent,
   type RouteResult,
   type WebhookDeliveryActivities,
+  type WebhookEnvelope,
 } from '../src/shared/dispatch-contract';
 import { retryDelayAfterAttempt } from '../src/domain/retry-schedule';
 import { isWebhookEventType, triggersFor } from '../src/domain/webhooks/events';
 import { honoursRetryAfter, parseRetryAfter } from '../src/domain/webhooks/retry-after';
+import { handoffWaitMs } from '../src/domain/webhooks/handoff';
+import { STOP_REASON } from '../src/domain/webhooks/reasons';
 import { signatureHeaders } from '../src/webhooks/signing';
 import { createGuardedDispatcher, findForbiddenTarget } from '../src/webhooks/ssrf';
 import { deliveryIdFor } from '../src/webhooks/ids';
 import { startDeliveryWorkflow } from '../src/webhooks/start-delivery';
 import { mapLimit } from '../src/util/map-limit';
 
-/** Delivery workflows started at once by one routing (measured in BENCHMARKS.md, fan-out). */
-const ROUTE_CONCURRENCY = 16;
+/**
+ * Deliveries routing works on at once. Loopback receivers answer in milliseconds, so a 500-subscriber fan-out
+ * is bound by this and the store's round trips (measured in BENCHMARKS.md, fan-out).
+ */
+const ROUTE_CONCURRENCY = 64;
 
 /** The delivery workflow gives one attempt a minute; the request must end well inside it. */
 const MAX_ATTEMPT_MS = 55_000;
@@ -57,6 +64,29 @@ function describe(err: unknown, totalTimeoutMs: number): string {
   return code && !message.includes(code) ? `${code}: ${message}` : message;
 }
 
+/** The outcome of one recorded attempt. */
+interface AttemptOutcome {
+  succeeded: boolean;
+  status: number | null;
+  error: string | null;
+  /** Set when the SSRF guard refused the target. */
+  forbidden: string | null;
+  /** The receiver's Retry-After, when it is honoured for this status. */
+  retryAfterMs: number | null;
+  /** Attempts recorded for the delivery so far. */
+  attempts: number;
+  latencyMs: number;
+}
+
+type RoutedAs = 'delivered' | 'retrying' | 'stopped';
+
+/** Resolves to null after `ms`; the timer is cleared by the returned cancel. */
+function timeout(ms: number): { expired: Promise<null>; cancel: () => void } {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), Math.max(0, ms))));
+  return { expired, cancel: () => clearTimeout(timer) };
+}
+
 /** Creates routeEvent, deliverWebhook and finishDelivery over the given dependencies. */
 export function createWebhookActivities(deps: WebhookActivityDeps): DispatchActivities & WebhookDeliveryActivities {
   const repo = createWebhooksRepository(deps.db);
@@ -66,107 +96,177 @@ export function createWebhookActivities(deps: WebhookActivityDeps): DispatchActi
   const now = deps.now ?? (() => Date.now());
   const totalTimeoutMs = Math.min(cfg.totalTimeoutMs, MAX_ATTEMPT_MS);
 
+  /** One signed POST of the envelope, recorded as attempt `attemptNumber`. Never throws for the receiver's failures. */
+  async function attemptDelivery(d: { deliveryId: string; sub: WebhookSubscription; envelope: WebhookEnvelope; attemptNumber: number; startedMs: number }): Promise<AttemptOutcome> {
+    // Serialised once: these exact bytes are signed and sent.
+    const body = JSON.stringify(d.envelope);
+    const headers = {
+      'content-type': 'application/json',
+      'user-agent': cfg.userAgent,
+      ...signatureHeaders({ secret: d.sub.secret, eventId: d.envelope.id, timestampSeconds: Math.floor(d.startedMs / 1000), body }),
+    };
+    let status: number | null = null;
+    let retryAfter: string | string[] | undefined;
+    let error: string | null = null;
+    let forbidden: string | null = null;
+    const t0 = performance.now();
+    try {
+      // undici's request never follows redirects, so a 3xx arrives here as itself and counts as a failure.
+      const res = await request(d.sub.url, {
+        method: 'POST',
+        headers,
+        body,
+        dispatcher,
+        headersTimeout: totalTimeoutMs,
+        bodyTimeout: totalTimeoutMs,
+        signal: AbortSignal.timeout(totalTimeoutMs),
+      });
+      status = res.statusCode;
+      retryAfter = res.headers['retry-after'];
+      // The answer's body is not used; read (at most 64 KiB) and drop it so the connection can be reused.
+      await res.body.dump({ limit: 64 * 1024 }).catch(() => undefined);
+    } catch (err) {
+      const f = findForbiddenTarget(err);
+      forbidden = f ? f.message : null;
+      error = forbidden ?? describe(err, totalTimeoutMs);
+    }
+    const latencyMs = Math.round(performance.now() - t0);
+    const succeeded = status !== null && status >= 200 && status < 300;
+    if (status !== null && !succeeded) {
+      error = status >= 300 && status < 400 ? `HTTP ${status}: redirects are not followed; only 2xx counts as delivered` : `HTTP ${status}`;
+    }
+    const recorded = await repo.recordAttempt({
+      deliveryId: d.deliveryId,
+      attemptNumber: d.attemptNumber,
+      startedAt: new Date(d.startedMs),
+      statusCode: status,
+      latencyMs,
+      error,
+      succeeded,
+      completedAt: new Date(d.startedMs + latencyMs),
+    });
+    const retryAfterMs = status !== null && !succeeded && honoursRetryAfter(status) ? parseRetryAfter(retryAfter, await now()) : null;
+    return { succeeded, status, error, forbidden, retryAfterMs, attempts: recorded?.attempts ?? d.attemptNumber, latencyMs };
+  }
+
+  const startWorkflow = (sub: WebhookSubscription, deliveryId: string, envelope: WebhookEnvelope, handoff?: DeliveryHandoff) =>
+    startDeliveryWorkflow(deps.temporal, deps.config.temporal.taskQueue, { deliveryId, subscription: sub, envelope, handoff });
+
   return {
-    /** Records one pending delivery per matching subscription and starts its workflow; safe to retry. */
+    /**
+     * Records one delivery per matching subscription and makes its first attempt, waiting for the answers at
+     * most `routingWaitMs` in all. Delivered ones are done; 410 and forbidden targets stop as a workflow would;
+     * every other delivery (failed, still in flight, or not attempted in time) continues in its delivery
+     * workflow. Safe to retry: recorded attempts are not made again and workflows start once.
+     */
     async routeEvent(event: RoutableEvent): Promise<RouteResult> {
       const envelope = event.envelope;
       if (!isWebhookEventType(envelope.type)) {
         throw ApplicationFailure.nonRetryable(`'${envelope.type}' is not a specific webhook event type`, 'InvalidWebhookEvent');
       }
+      const activityLog = Context.current().log;
       const subs = await repo.subscriptionsForEvent(triggersFor(envelope.type), new Date(envelope.creation_time));
-      // Starts overlap (a large fan-out is bound by round trips to the server, not by work here); each
-      // delivery is recorded before its workflow starts, so a retry finds and completes what is missing.
-      const deliveryIds = await mapLimit(subs, ROUTE_CONCURRENCY, async (sub) => {
-        const deliveryId = deliveryIdFor(envelope.id, sub.id);
-        await repo.insertDelivery({ id: deliveryId, subscriptionId: sub.id, envelope });
-        await startDeliveryWorkflow(deps.temporal, deps.config.temporal.taskQueue, { deliveryId, subscription: sub, envelope });
-        return deliveryId;
+      const deliveryIds = subs.map((sub) => deliveryIdFor(envelope.id, sub.id));
+      const fresh = new Set(await repo.insertDeliveries(subs.map((sub, i) => ({ id: deliveryIds[i], subscriptionId: sub.id })), envelope));
+      // A retried routing: what an earlier try already did is kept.
+      const earlier = new Map((await repo.getDeliveries(deliveryIds.filter((id) => !fresh.has(id)))).map((d) => [d.id, d]));
+      const deadline = performance.now() + cfg.routingWaitMs;
+
+      const routed = await mapLimit(subs, ROUTE_CONCURRENCY, async (sub, i): Promise<RoutedAs> => {
+        const deliveryId = deliveryIds[i];
+        const before = earlier.get(deliveryId);
+        if (before && before.status !== 'pending') return before.status === 'succeeded' ? 'delivered' : 'stopped';
+        if (before && before.attempts > 0) {
+          const [first] = await repo.listAttempts(deliveryId);
+          await startWorkflow(sub, deliveryId, envelope, {
+            attemptsMade: before.attempts,
+            firstAttemptAt: (first?.startedAt ?? before.createdAt).toISOString(),
+            waitMs: handoffWaitMs({ attemptsMade: before.attempts }),
+          });
+          return 'retrying';
+        }
+        // Routing's wait is over (or inline attempts are off): the workflow makes every attempt.
+        if (performance.now() >= deadline) {
+          await startWorkflow(sub, deliveryId, envelope);
+          return 'retrying';
+        }
+
+        const startedMs = await now();
+        const inFlight = attemptDelivery({ deliveryId, sub, envelope, attemptNumber: 1, startedMs });
+        const wait = timeout(deadline - performance.now());
+        const outcome = await Promise.race([inFlight, wait.expired]);
+        wait.cancel();
+        const firstAttemptAt = new Date(startedMs).toISOString();
+
+        if (outcome === null) {
+          // Still waiting for an answer: the attempt runs to its own time-out here, and the workflow's first
+          // attempt comes only after that (it sees a success or a 410 recorded meanwhile).
+          inFlight.then(
+            (o) => activityLog.info('first webhook attempt ended after routing handed it over', { deliveryId, status: o.status, succeeded: o.succeeded, latencyMs: o.latencyMs }),
+            (err: unknown) => activityLog.warn('first webhook attempt could not be recorded', { deliveryId, error: String(err) }),
+          );
+          const inFlightRemainingMs = startedMs + totalTimeoutMs - (await now());
+          await startWorkflow(sub, deliveryId, envelope, { attemptsMade: 1, firstAttemptAt, waitMs: handoffWaitMs({ attemptsMade: 1, inFlightRemainingMs }) });
+          return 'retrying';
+        }
+        if (outcome.succeeded) return 'delivered';
+        activityLog.warn('webhook attempt failed', { deliveryId, eventId: envelope.id, attempt: 1, status: outcome.status, error: outcome.error });
+        if (outcome.forbidden || outcome.status === 410) {
+          const reason = outcome.forbidden ? STOP_REASON.forbiddenTarget : STOP_REASON.endpointGone;
+          await repo.failDelivery(deliveryId, reason, new Date(await now()));
+          if (!outcome.forbidden) await repo.disableSubscription(sub.id, reason);
+          activityLog.warn('webhook delivery stopped', { deliveryId, reason, attempts: outcome.attempts, disabledSubscription: !outcome.forbidden });
+          return 'stopped';
+        }
+        await startWorkflow(sub, deliveryId, envelope, {
+          attemptsMade: outcome.attempts,
+          firstAttemptAt,
+          waitMs: handoffWaitMs({ attemptsMade: outcome.attempts, retryAfterMs: outcome.retryAfterMs }),
+        });
+        return 'retrying';
       });
-      log.info('event routed to webhooks', { eventId: envelope.id, type: envelope.type, source: event.sourceWorkflowId, deliveries: deliveryIds.length });
-      return { deliveryIds };
+      const count = (as: RoutedAs) => routed.filter((r) => r === as).length;
+      const result = { deliveryIds, delivered: count('delivered'), retrying: count('retrying'), stopped: count('stopped') };
+      activityLog.info('event routed to webhooks', { eventId: envelope.id, type: envelope.type, source: event.sourceWorkflowId, ...result, deliveryIds: undefined, deliveries: deliveryIds.length });
+      return result;
     },
 
     /** One POST of the envelope, signed; records the attempt and throws the failure that drives the schedule. */
     async deliverWebhook(input: DeliveryInput): Promise<{ status: number; attempts: number }> {
-      const attempt = Context.current().info.attempt;
+      const activityAttempt = Context.current().info.attempt;
+      // Attempts routing made come first; this workflow continues their numbering and schedule.
+      const attempt = (input.handoff?.attemptsMade ?? 0) + activityAttempt;
       const delivery = await repo.getDelivery(input.deliveryId);
-      // A worker that died after recording success but before reporting it: do not POST again.
+      // A worker that died after recording success but before reporting it, or a handed-over first attempt
+      // that succeeded late: do not POST again.
       if (delivery?.status === 'succeeded') return { status: delivery.lastStatusCode ?? 200, attempts: delivery.attempts };
+      if (input.handoff && activityAttempt === 1 && delivery?.lastStatusCode === 410) {
+        throw ApplicationFailure.create({ type: DELIVERY_FAILURE.gone, nonRetryable: true, message: 'Endpoint answered 410 Gone' });
+      }
       const sub = await repo.getSubscription(input.subscriptionId, { includeDeleted: true });
       if (!delivery || !sub || sub.deletedAt || !sub.enabled) {
         const why = !delivery ? 'delivery is not recorded' : !sub || sub.deletedAt ? 'subscription was deleted' : 'subscription is disabled';
         throw ApplicationFailure.create({ type: DELIVERY_FAILURE.inactive, nonRetryable: true, message: `Not delivered: ${why}` });
       }
 
-      // Serialised once: these exact bytes are signed and sent.
-      const body = JSON.stringify(input.envelope);
-      const startedMs = await now();
-      const headers = {
-        'content-type': 'application/json',
-        'user-agent': cfg.userAgent,
-        ...signatureHeaders({ secret: sub.secret, eventId: input.envelope.id, timestampSeconds: Math.floor(startedMs / 1000), body }),
-      };
-
-      let status: number | null = null;
-      let retryAfter: string | string[] | undefined;
-      let error: string | null = null;
-      let forbidden: string | null = null;
-      const t0 = performance.now();
-      try {
-        // undici's request never follows redirects, so a 3xx arrives here as itself and counts as a failure.
-        const res = await request(sub.url, {
-          method: 'POST',
-          headers,
-          body,
-          dispatcher,
-          headersTimeout: totalTimeoutMs,
-          bodyTimeout: totalTimeoutMs,
-          signal: AbortSignal.timeout(totalTimeoutMs),
-        });
-        status = res.statusCode;
-        retryAfter = res.headers['retry-after'];
-        // The answer's body is not used; read (at most 64 KiB) and drop it so the connection can be reused.
-        await res.body.dump({ limit: 64 * 1024 }).catch(() => undefined);
-      } catch (err) {
-        const f = findForbiddenTarget(err);
-        forbidden = f ? f.message : null;
-        error = forbidden ?? describe(err, totalTimeoutMs);
-      }
-      const latencyMs = Math.round(performance.now() - t0);
-      const succeeded = status !== null && status >= 200 && status < 300;
-      if (status !== null && !succeeded) {
-        error = status >= 300 && status < 400 ? `HTTP ${status}: redirects are not followed; only 2xx counts as delivered` : `HTTP ${status}`;
-      }
-      const recorded = await repo.recordAttempt({
-        deliveryId: input.deliveryId,
-        attemptNumber: attempt,
-        startedAt: new Date(startedMs),
-        statusCode: status,
-        latencyMs,
-        error,
-        succeeded,
-        completedAt: new Date(startedMs + latencyMs),
-      });
-      const attempts = recorded?.attempts ?? attempt;
-      const logAttrs = { deliveryId: input.deliveryId, eventId: input.envelope.id, attempt, status, latencyMs };
-
-      if (succeeded) {
+      const o = await attemptDelivery({ deliveryId: input.deliveryId, sub, envelope: input.envelope, attemptNumber: attempt, startedMs: await now() });
+      const logAttrs = { deliveryId: input.deliveryId, eventId: input.envelope.id, attempt, status: o.status, latencyMs: o.latencyMs };
+      if (o.succeeded) {
         log.info('webhook attempt succeeded', logAttrs);
-        return { status: status as number, attempts };
+        return { status: o.status as number, attempts: o.attempts };
       }
-      log.warn('webhook attempt failed', { ...logAttrs, error });
-      if (forbidden) {
-        throw ApplicationFailure.create({ type: DELIVERY_FAILURE.forbiddenTarget, nonRetryable: true, message: forbidden });
+      log.warn('webhook attempt failed', { ...logAttrs, error: o.error });
+      if (o.forbidden) {
+        throw ApplicationFailure.create({ type: DELIVERY_FAILURE.forbiddenTarget, nonRetryable: true, message: o.forbidden });
       }
-      if (status === 410) {
+      if (o.status === 410) {
         throw ApplicationFailure.create({ type: DELIVERY_FAILURE.gone, nonRetryable: true, message: 'Endpoint answered 410 Gone' });
       }
-      const retryAfterMs = status !== null && honoursRetryAfter(status) ? parseRetryAfter(retryAfter, await now()) : null;
       throw ApplicationFailure.create({
         type: DELIVERY_FAILURE.attemptFailed,
-        message: error ?? 'Delivery failed',
-        nextRetryDelay: retryDelayAfterAttempt(attempt, retryAfterMs),
-        details: [{ attempt, status }],
+        message: o.error ?? 'Delivery failed',
+        nextRetryDelay: retryDelayAfterAttempt(attempt, o.retryAfterMs),
+        details: [{ attempt, status: o.status }],
       });
     },
 

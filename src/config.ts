@@ -42,6 +42,11 @@ export interface Config {
   webhooks: {
     connectTimeoutMs: number;
     totalTimeoutMs: number;
+    /**
+     * How long routing waits for the first attempts' answers before handing what is left to delivery
+     * workflows; 0 makes every delivery a workflow from its first attempt.
+     */
+    routingWaitMs: number;
     /** Hosts or CIDRs allowed even though they are private/loopback (tests, local development). */
     allowPrivateTargets: string[];
     /** Accept http:// subscription URLs (development only; production requires https). */
@@ -172,6 +177,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     webhooks: {
       connectTimeoutMs: int(env, 'WEBHOOK_CONNECT_TIMEOUT_MS', 5_000),
       totalTimeoutMs: int(env, 'WEBHOOK_TIMEOUT_MS', 15_000),
+      routingWaitMs: int(env, 'WEBHOOK_ROUTING_WAIT_MS', 2_000),
       allowPrivateTargets: list(env, 'WEBHOOK_ALLOW_PRIVATE_TARGETS', embedded ? ['127.0.0.0/8', '::1/128'] : []),
       allowHttp: bool(env, 'WEBHOOK_ALLOW_HTTP', embedded),
       userAgent: str(env, 'WEBHOOK_USER_AGENT', 'BookingLifecycleEngine-Webhooks/0.1'),

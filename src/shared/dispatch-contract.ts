@@ -4,11 +4,15 @@
  */
 import type { ActivityOptions } from '@temporalio/common';
 import type { LifecycleEvent } from './booking-contract';
+import type { DeliveryHandoff } from '../domain/webhooks/handoff';
+
+export type { DeliveryHandoff };
 
 /**
- * Proxy options of routeEvent, shared by every workflow that hands events to webhooks. Routing only reads
- * the store and starts delivery workflows: short attempts, retried for as long as a delivery itself would
- * be (72 hours), so an event is never dropped while the store or server is briefly away.
+ * Proxy options of routeEvent, shared by every workflow that hands events to webhooks. Routing reads the
+ * store, makes each delivery's first attempt (waiting at most WEBHOOK_ROUTING_WAIT_MS) and starts delivery
+ * workflows for the rest: short attempts, retried for as long as a delivery itself would be (72 hours), so
+ * an event is never dropped while the store or server is briefly away.
  */
 export const ROUTE_EVENT_OPTIONS: ActivityOptions = {
   startToCloseTimeout: '1 minute',
@@ -45,13 +49,18 @@ export interface RoutableEvent {
 
 export interface RouteResult {
   deliveryIds: string[];
+  /** How routing left them: delivered on the first attempt, handed to a delivery workflow, or stopped (410, forbidden target). */
+  delivered?: number;
+  retrying?: number;
+  stopped?: number;
 }
 
 /** Activities the booking and conversation workflows use to hand events to webhooks. */
 export interface DispatchActivities {
   /**
    * Finds the subscriptions active at the event's time that name its type or composite, records one
-   * pending delivery each and starts its delivery workflow. Idempotent: a retry starts nothing twice.
+   * delivery each and makes its first attempt; a delivery not delivered by then continues in its own
+   * delivery workflow. Idempotent: a retry attempts nothing that was recorded and starts nothing twice.
    */
   routeEvent(event: RoutableEvent): Promise<RouteResult>;
 }
@@ -87,6 +96,8 @@ export interface DeliveryInput {
   deliveryId: string;
   subscriptionId: string;
   envelope: WebhookEnvelope;
+  /** Set when routing made the first attempt: the workflow waits, then continues the schedule from there. */
+  handoff?: DeliveryHandoff;
 }
 
 export type DeliveryOutcome = 'succeeded' | 'failed';

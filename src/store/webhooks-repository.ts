@@ -224,6 +224,24 @@ export function createWebhooksRepository(db: Db) {
       return r.rowCount > 0;
     },
 
+    /** Inserts one pending delivery per row in one statement (a fan-out); returns the ids that were new. */
+    async insertDeliveries(rows: { id: string; subscriptionId: string }[], envelope: WebhookEnvelope): Promise<string[]> {
+      if (!rows.length) return [];
+      const r = await db.query(
+        `INSERT INTO webhook_deliveries (id, subscription_id, event_id, event_type, payload)
+         SELECT d.id, d.subscription_id, $3, $4, $5::json FROM unnest($1::text[], $2::text[]) AS d(id, subscription_id)
+         ON CONFLICT (id) DO NOTHING RETURNING id`,
+        [rows.map((d) => d.id), rows.map((d) => d.subscriptionId), envelope.id, envelope.type, JSON.stringify(envelope)],
+      );
+      return r.rows.map((row) => String(row.id));
+    },
+
+    async getDeliveries(ids: string[]): Promise<WebhookDelivery[]> {
+      if (!ids.length) return [];
+      const r = await db.query(`SELECT * FROM webhook_deliveries WHERE id = ANY($1::text[])`, [ids]);
+      return r.rows.map(toDelivery);
+    },
+
     async getDelivery(id: string): Promise<WebhookDelivery | null> {
       const r = await db.query(`SELECT * FROM webhook_deliveries WHERE id = $1`, [id]);
       return r.rows[0] ? toDelivery(r.rows[0]) : null;

@@ -1,6 +1,6 @@
 /** Starts one delivery's workflow; shared by event routing and the API's redeliver/recover. */
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
-import type { DeliveryInput, WebhookEnvelope } from '../shared/dispatch-contract';
+import type { DeliveryHandoff, DeliveryInput, WebhookEnvelope } from '../shared/dispatch-contract';
 import type { webhookDeliveryWorkflow } from '../../workflows/webhook-delivery';
 
 /** The delivery workflow's registered name (the function name in workflows/webhook-delivery.ts). */
@@ -12,6 +12,8 @@ export interface StartDeliveryInput {
   envelope: WebhookEnvelope;
   /** Set for a redelivery: the delivery it repeats. */
   redeliveryOf?: string | null;
+  /** Set by routing when it made the first attempt(s) already. */
+  handoff?: DeliveryHandoff;
 }
 
 /**
@@ -20,7 +22,7 @@ export interface StartDeliveryInput {
  * Returns false when it was already started.
  */
 export async function startDeliveryWorkflow(client: Client, taskQueue: string, d: StartDeliveryInput): Promise<boolean> {
-  const input: DeliveryInput = { deliveryId: d.deliveryId, subscriptionId: d.subscription.id, envelope: d.envelope };
+  const input: DeliveryInput = { deliveryId: d.deliveryId, subscriptionId: d.subscription.id, envelope: d.envelope, ...(d.handoff ? { handoff: d.handoff } : {}) };
   let host = d.subscription.url;
   try {
     host = new URL(d.subscription.url).host;
@@ -38,6 +40,7 @@ export async function startDeliveryWorkflow(client: Client, taskQueue: string, d
         `**Subscription** ${d.subscription.name} (${d.subscription.id}), host ${host}`,
         `**Event** ${d.envelope.type} ${d.envelope.id}, created ${d.envelope.creation_time}`,
         d.redeliveryOf ? `**Redelivery of** ${d.redeliveryOf}` : `**Delivery** ${d.deliveryId}`,
+        ...(d.handoff ? [`**Continues after** ${d.handoff.attemptsMade} attempt(s) made when the event was routed (first at ${d.handoff.firstAttemptAt})`] : []),
       ].join('\n\n'),
     });
     return true;

@@ -25,7 +25,7 @@ import {
   type BookingView,
 } from '../../src/shared/booking-contract';
 import { answerSignal, closeSignal, type ConversationInput } from '../../src/shared/conversation-contract';
-import { DELIVERY_FAILURE, type DeliveryInput, type RoutableEvent, type SalesforceSyncInput } from '../../src/shared/dispatch-contract';
+import { DELIVERY_FAILURE, type DeliveryHandoff, type DeliveryInput, type RoutableEvent, type SalesforceSyncInput } from '../../src/shared/dispatch-contract';
 import { alice, approvalPage, automaticPage, bob, bobPage, bookingInput } from '../fixtures/bookings';
 import { localEnv, timeSkippingEnv, uniqueTaskQueue, workflowBundle } from '../helpers/temporal-env';
 
@@ -54,7 +54,7 @@ function stubActivities() {
       if (input.deliveryId.includes('retry') && attempt === 1) {
         throw ApplicationFailure.create({ type: DELIVERY_FAILURE.attemptFailed, message: 'HTTP 503', nextRetryDelay: '35 seconds' });
       }
-      return { status: 200, attempts: attempt };
+      return { status: 200, attempts: (input.handoff?.attemptsMade ?? 0) + attempt };
     },
     async finishDelivery() {
       return { attempts: 1 };
@@ -214,6 +214,12 @@ export const TIME_SKIPPING_SCENARIOS: Record<string, Scenario> = {
   'delivery-succeeded': async (ctx) => done(await startDelivery(ctx, 'DLVR-replay-ok')),
   'delivery-retried-then-succeeded': async (ctx) => done(await startDelivery(ctx, 'DLVR-replay-retry')),
   'delivery-gone': async (ctx) => done(await startDelivery(ctx, 'DLVR-replay-gone')),
+  // Routing made attempt 1 (failed); the workflow waits 35 s, its first attempt fails, the next succeeds.
+  'delivery-handed-off-retried': async (ctx) =>
+    done(await startDelivery(ctx, 'DLVR-replay-handoff-retry', { attemptsMade: 1, firstAttemptAt: new Date(await ctx.now()).toISOString(), waitMs: 35_000 })),
+  // A Retry-After past the 72 hours: the workflow stops at once.
+  'delivery-handed-off-past-window': async (ctx) =>
+    done(await startDelivery(ctx, 'DLVR-replay-handoff-late', { attemptsMade: 1, firstAttemptAt: new Date(await ctx.now()).toISOString(), waitMs: 80 * hour })),
 };
 
 async function conversationInput(ctx: Ctx, conversationId: string): Promise<ConversationInput> {
@@ -230,8 +236,9 @@ async function conversationInput(ctx: Ctx, conversationId: string): Promise<Conv
   };
 }
 
-async function startDelivery(ctx: Ctx, deliveryId: string): Promise<Handle> {
+async function startDelivery(ctx: Ctx, deliveryId: string, handoff?: DeliveryHandoff): Promise<Handle> {
   const input: DeliveryInput = {
+    ...(handoff ? { handoff } : {}),
     deliveryId,
     subscriptionId: 'WHK-replay',
     envelope: { id: `EVNT-${deliveryId}`, object: 'event', creation_time: new Date(await ctx.now()).toISOString(), type: 'booking.scheduled', api_version: 'v2', data: { id: 'BKNG-replay' } },
@@ -300,7 +307,23 @@ async function runAll(env: TestWorkflowEnvironment, scenarios: Record<string, Sc
 export async function recordHistories(dir = HISTORIES_DIR): Promise<string[]> {
   const out = new Map<string, string>();
   // REPLAY_RECORD_ONLY=dev-server re-records only the indexed scenarios and leaves the other files as they are.
-  const onlyDevServer = process.env.REPLAY_RECORD_ONLY === 'dev-server';
+  // REPLAY_RECORD_ONLY=<name>,<name> records only those time-skipping scenarios (new ones) and rewrites nothing else.
+  const only = process.env.REPLAY_RECORD_ONLY;
+  const onlyDevServer = only === 'dev-server';
+  const named = only && !onlyDevServer ? new Set(only.split(',')) : null;
+  if (named) {
+    const pick = Object.fromEntries(Object.entries(TIME_SKIPPING_SCENARIOS).filter(([name]) => named.has(name)));
+    if (Object.keys(pick).length !== named.size) throw new Error(`REPLAY_RECORD_ONLY names unknown scenarios: ${only}`);
+    const skipping = await timeSkippingEnv();
+    try {
+      await runAll(skipping, pick, out);
+    } finally {
+      await skipping.teardown();
+    }
+    fs.mkdirSync(dir, { recursive: true });
+    for (const [name, json] of out) fs.writeFileSync(path.join(dir, `${name}.json`), `${JSON.stringify(JSON.parse(json), null, 1)}\n`);
+    return [...out.keys()];
+  }
   if (!onlyDevServer) {
     const skipping = await timeSkippingEnv();
     try {

@@ -6,6 +6,7 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Worker } from '@temporalio/worker';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import type { Dispatcher } from 'undici';
 import { createWebhookActivities } from '../../activities/webhooks';
 import { attemptOffsets, RETRY_WINDOW_MS } from '../../src/domain/retry-schedule';
@@ -48,10 +49,15 @@ beforeEach(async () => {
   receiver.respond = () => ({ status: 200 });
 });
 
-/** Runs `fn` with a worker serving the delivery workflow and the real webhook activities. */
-async function withWorker<T>(fn: (ctx: { taskQueue: string; route: (e: WebhookEnvelope) => Promise<string[]> }) => Promise<T>): Promise<T> {
+type Route = (e: WebhookEnvelope) => Promise<string[]>;
+
+/** Runs `fn` with a worker serving the delivery workflow and the real webhook activities (`overrides`: config env). */
+async function withWorker<T>(
+  fn: (ctx: { taskQueue: string; route: Route; routeResult: (e: WebhookEnvelope) => Promise<RouteResult> }) => Promise<T>,
+  overrides: NodeJS.ProcessEnv = {},
+): Promise<T> {
   const taskQueue = uniqueTaskQueue(expect.getState().currentTestName ?? 'webhooks');
-  const config = testConfig({ TEMPORAL_TASK_QUEUE: taskQueue });
+  const config = testConfig({ TEMPORAL_TASK_QUEUE: taskQueue, ...overrides });
   const activities = createWebhookActivities({ db, config, temporal: env.client, dispatcher, now: () => env.currentTimeMs() });
   const worker = await Worker.create({
     connection: env.nativeConnection,
@@ -60,13 +66,34 @@ async function withWorker<T>(fn: (ctx: { taskQueue: string; route: (e: WebhookEn
     activities,
   });
   const mock = new MockActivityEnvironment({}, { logger: new DefaultLogger('ERROR') });
-  const route = async (envelope: WebhookEnvelope) =>
-    (await mock.run(activities.routeEvent, { envelope, sourceWorkflowId: 'BKNG-test' }) as RouteResult).deliveryIds;
-  return worker.runUntil(fn({ taskQueue, route }));
+  const routeResult = async (envelope: WebhookEnvelope) => (await mock.run(activities.routeEvent, { envelope, sourceWorkflowId: 'BKNG-test' })) as RouteResult;
+  const route = async (envelope: WebhookEnvelope) => (await routeResult(envelope)).deliveryIds;
+  return worker.runUntil(fn({ taskQueue, route, routeResult }));
 }
 
 function result(deliveryId: string): Promise<DeliveryResult> {
   return env.client.workflow.getHandle(deliveryId).result();
+}
+
+/** True when a delivery workflow was started for the delivery (routing hands over only what it did not finish). */
+async function hasWorkflow(deliveryId: string): Promise<boolean> {
+  try {
+    await env.client.workflow.getHandle(deliveryId).describe();
+    return true;
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return false;
+    throw err;
+  }
+}
+
+/** Polls the store (real time) until the delivery's first attempt is recorded. */
+async function firstAttemptRecorded(deliveryId: string) {
+  for (let i = 0; i < 200; i++) {
+    const [first] = await repo().listAttempts(deliveryId);
+    if (first) return first;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`no attempt recorded for ${deliveryId} within 10 s`);
 }
 
 /** Offsets (ms) of the recorded attempts from the first one, on the test server's clock. */
@@ -94,7 +121,10 @@ async function oneDelivery(route: (e: WebhookEnvelope) => Promise<string[]>, sub
 }
 
 describe('webhook delivery schedule', () => {
-  it('retries an always-failing receiver at +0, +35 s, +3 min 35 s, +75 min 35 s, then every 6 h, stops inside 72 h and disables the subscription', async () => {
+  it.each([
+    ['routing makes the first attempt (the default)', {}],
+    ['WEBHOOK_ROUTING_WAIT_MS=0: the workflow makes every attempt', { WEBHOOK_ROUTING_WAIT_MS: '0' }],
+  ])('retries an always-failing receiver at +0, +35 s, +3 min 35 s, +75 min 35 s, then every 6 h, stops inside 72 h and disables the subscription; %s', async (_mode, overrides) => {
     receiver.respond = () => ({ status: 500 });
     const sub = await createSubscription(repo(), receiver.url, ['booking']);
     await withWorker(async ({ route }) => {
@@ -119,7 +149,7 @@ describe('webhook delivery schedule', () => {
       // Nothing more, however long we wait.
       await env.sleep('3 days');
       expect(receiver.requests).toHaveLength(planned.length);
-    });
+    }, overrides);
   });
 
   it('stops retrying once the receiver recovers (attempt 3)', async () => {
@@ -137,15 +167,74 @@ describe('webhook delivery schedule', () => {
     });
   });
 
-  it('stops at once on 410 Gone and disables the subscription', async () => {
+  it('stops at once on 410 Gone and disables the subscription (routing stops it; no workflow is started)', async () => {
     receiver.respond = () => ({ status: 410 });
     const sub = await createSubscription(repo(), receiver.url);
     await withWorker(async ({ route }) => {
       const { deliveryId } = await oneDelivery(route, sub);
-      expect(await result(deliveryId)).toEqual({ status: 'failed', attempts: 1, reason: 'endpoint_gone' });
+      expect(await repo().getDelivery(deliveryId)).toMatchObject({ status: 'failed', attempts: 1, failureReason: 'endpoint_gone', lastStatusCode: 410 });
+      expect(await hasWorkflow(deliveryId)).toBe(false);
       expect(receiver.requests).toHaveLength(1);
       expect(await repo().getSubscription(sub.id)).toMatchObject({ enabled: false, disabledReason: 'endpoint_gone' });
     });
+  });
+
+  it('stops on 410 Gone in the workflow too (routing wait 0)', async () => {
+    receiver.respond = () => ({ status: 410 });
+    const sub = await createSubscription(repo(), receiver.url);
+    await withWorker(
+      async ({ route }) => {
+        const { deliveryId } = await oneDelivery(route, sub);
+        expect(await result(deliveryId)).toEqual({ status: 'failed', attempts: 1, reason: 'endpoint_gone' });
+        expect(receiver.requests).toHaveLength(1);
+        expect(await repo().getSubscription(sub.id)).toMatchObject({ enabled: false, disabledReason: 'endpoint_gone' });
+      },
+      { WEBHOOK_ROUTING_WAIT_MS: '0' },
+    );
+  });
+
+  it('hands an attempt still in flight to the workflow, which waits for it and does not POST again once it succeeded', async () => {
+    // The receiver answers after 1.5 s; routing waits 300 ms.
+    receiver.respond = async (): Promise<Answer> => {
+      await new Promise((r) => setTimeout(r, 1500));
+      return { status: 200 };
+    };
+    await createSubscription(repo(), receiver.url);
+    await withWorker(
+      async ({ routeResult }) => {
+        const envelope = bookingEnvelope('booking.canceled');
+        const routed = await routeResult(envelope);
+        expect(routed).toMatchObject({ delivered: 0, retrying: 1, stopped: 0 });
+        const [deliveryId] = routed.deliveryIds;
+        const desc = await env.client.workflow.getHandle(deliveryId).describe();
+        expect(await desc.staticDetails()).toContain('**Continues after** 1 attempt(s)');
+        // Real time: the attempt answers while the workflow's wait has not been skipped yet.
+        const first = await firstAttemptRecorded(deliveryId);
+        expect(first).toMatchObject({ attemptNumber: 1, statusCode: 200 });
+        expect(await result(deliveryId)).toEqual({ status: 'succeeded', attempts: 1 });
+        expect(receiver.requests).toHaveLength(1);
+        expect(await repo().getDelivery(deliveryId)).toMatchObject({ status: 'succeeded', attempts: 1 });
+      },
+      { WEBHOOK_ROUTING_WAIT_MS: '300' },
+    );
+  });
+
+  it('a 410 that answers after routing handed the attempt over stops the workflow without another POST', async () => {
+    receiver.respond = async (): Promise<Answer> => {
+      await new Promise((r) => setTimeout(r, 1500));
+      return { status: 410 };
+    };
+    const sub = await createSubscription(repo(), receiver.url);
+    await withWorker(
+      async ({ route }) => {
+        const { deliveryId } = await oneDelivery(route, sub);
+        expect(await firstAttemptRecorded(deliveryId)).toMatchObject({ statusCode: 410 });
+        expect(await result(deliveryId)).toEqual({ status: 'failed', attempts: 1, reason: 'endpoint_gone' });
+        expect(receiver.requests).toHaveLength(1);
+        expect(await repo().getSubscription(sub.id)).toMatchObject({ enabled: false, disabledReason: 'endpoint_gone' });
+      },
+      { WEBHOOK_ROUTING_WAIT_MS: '300' },
+    );
   });
 
   it('waits as long as Retry-After asks, beyond the schedule', async () => {
@@ -191,7 +280,8 @@ describe('webhook delivery schedule', () => {
     const sub = await createSubscription(repo(), `http://127.0.0.2:${receiver.port}/`);
     await withWorker(async ({ route }) => {
       const { deliveryId } = await oneDelivery(route, sub);
-      expect(await result(deliveryId)).toEqual({ status: 'failed', attempts: 1, reason: 'forbidden_target' });
+      expect(await repo().getDelivery(deliveryId)).toMatchObject({ status: 'failed', attempts: 1, failureReason: 'forbidden_target', lastStatusCode: null });
+      expect(await hasWorkflow(deliveryId)).toBe(false);
       expect(receiver.requests).toHaveLength(0);
       expect(await repo().getSubscription(sub.id)).toMatchObject({ enabled: true });
     });
@@ -212,22 +302,41 @@ describe('routeEvent', () => {
     await new Promise((r) => setTimeout(r, 5));
     await createSubscription(repo(), `${receiver.url}/late`, ['conversation']);
 
-    await withWorker(async ({ route }) => {
-      const first = await route(envelope);
-      // An activity retry: nothing is inserted or started twice.
-      const second = await route(envelope);
+    await withWorker(async ({ routeResult }) => {
+      const first = await routeResult(envelope);
+      // An activity retry: nothing is inserted, attempted or started twice.
+      const second = await routeResult(envelope);
+      expect(first).toMatchObject({ delivered: 2, retrying: 0, stopped: 0 });
       expect(second).toEqual(first);
-      expect(first).toHaveLength(2);
-      const deliveries = await Promise.all(first.map((id) => repo().getDelivery(id)));
+      expect(first.deliveryIds).toHaveLength(2);
+      const deliveries = await Promise.all(first.deliveryIds.map((id) => repo().getDelivery(id)));
       expect(deliveries.map((d) => d?.subscriptionId).sort()).toEqual([all.id, specific.id].sort());
-      const results = await Promise.all(first.map(result));
-      expect(results).toEqual([
-        { status: 'succeeded', attempts: 1 },
-        { status: 'succeeded', attempts: 1 },
+      expect(deliveries.map((d) => [d?.status, d?.attempts])).toEqual([
+        ['succeeded', 1],
+        ['succeeded', 1],
       ]);
       expect(receiver.requests.map((q) => q.path).sort()).toEqual(['/all', '/specific']);
-      const desc = await env.client.workflow.getHandle(first[0]).describe();
+      // Delivered on the first attempt: no workflow was needed.
+      expect(await Promise.all(first.deliveryIds.map(hasWorkflow))).toEqual([false, false]);
+    });
+  });
+
+  it('hands failed first attempts to delivery workflows that start once, also when routing is retried', async () => {
+    receiver.respond = (_req, i): Answer => (i === 0 ? { status: 503 } : { status: 200 });
+    const sub = await createSubscription(repo(), receiver.url, ['booking.canceled']);
+    await withWorker(async ({ routeResult }) => {
+      const envelope = bookingEnvelope('booking.canceled');
+      const first = await routeResult(envelope);
+      expect(first).toMatchObject({ delivered: 0, retrying: 1, stopped: 0 });
+      // A retry of the routing activity: attempt 1 is recorded, so it is not made again.
+      expect(await routeResult(envelope)).toEqual(first);
+      const [deliveryId] = first.deliveryIds;
+      const desc = await env.client.workflow.getHandle(deliveryId).describe();
       expect(await desc.staticSummary()).toContain(envelope.id);
+      expect(await result(deliveryId)).toEqual({ status: 'succeeded', attempts: 2 });
+      expect(receiver.requests).toHaveLength(2);
+      expectOffsets(await attemptOffsetsOf(deliveryId), [0, 35 * SECOND]);
+      expect((await repo().getDelivery(deliveryId))?.subscriptionId).toBe(sub.id);
     });
   });
 });

@@ -6,3 +6,4 @@ export * from './retry-after';
 export * from './address-policy';
 export * from './url';
 export * from './reasons';
+export * from './handoff';

@@ -103,7 +103,8 @@ export async function measureCost(h: Harness, bookingIds: string[], subscription
           .getHandle(deliveryIdFor(eventId, sub))
           .fetchHistory()
           .catch((err: unknown) => {
-            if (err instanceof WorkflowNotFoundError) return null;
+            // fetchHistory passes the server's gRPC NOT_FOUND (code 5) through as it is.
+            if (err instanceof WorkflowNotFoundError || (err as { code?: unknown }).code === 5) return null;
             throw err;
           });
         if (!dh) continue;

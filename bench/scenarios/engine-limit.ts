@@ -1,7 +1,7 @@
 /**
  * Scenario b, the engine's own limit on the same server and worker settings: minimal workflows doing what one
  * booking lifecycle makes Temporal do (its activities and timers in one workflow, plus one single-activity
- * workflow per webhook delivery), every activity a no-op. Closed loop: `concurrency` units in flight, each
+ * workflow per delivery workflow it needed, none when every receiver answers), every activity a no-op. Closed loop: `concurrency` units in flight, each
  * replaced when it finishes; the rate of finished units over the window is the limit.
  */
 import type { Harness } from '../lib/harness';

@@ -4,6 +4,8 @@
 FROM node:20-bookworm-slim
 
 ENV NODE_ENV=production
+# Two glibc malloc arenas instead of one per thread: ~200 MiB less RSS for a busy worker (BENCHMARKS.md, d).
+ENV MALLOC_ARENA_MAX=2
 WORKDIR /app
 
 COPY package.json package-lock.json ./

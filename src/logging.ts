@@ -17,8 +17,11 @@ const LEVELS: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = 
 };
 
 /** Routes workflow, activity and core SDK logs into pino. Call once per process, before any worker. */
-export function installWorkerRuntime(logger: Logger): void {
+export function installWorkerRuntime(logger: Logger, opts: { handleSignals?: boolean } = {}): void {
   Runtime.install({
+    // An entry point that stops its parts in order itself (npm start) must not have the SDK shut the
+    // worker down on the same signal first: that raced the ordered stop ("Not running", "Cannot close connection").
+    ...(opts.handleSignals === false ? { shutdownSignals: [] } : {}),
     logger: {
       log: (l: LogLevel, message: string, meta?: LogMetadata) => logger[LEVELS[l]](meta ?? {}, message),
       trace: (message, meta) => logger.trace(meta ?? {}, message),

@@ -18,7 +18,7 @@ import { startSalesforceStandin, type SalesforceStandin } from './salesforce/sta
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config);
-  installWorkerRuntime(logger);
+  installWorkerRuntime(logger, { handleSignals: false });
   const stops: (() => Promise<unknown>)[] = [];
   let stopping = false;
   const shutdown = async (code: number) => {

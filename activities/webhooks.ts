@@ -64,8 +64,8 @@ function describe(err: unknown, totalTimeoutMs: number): string {
   return code && !message.includes(code) ? `${code}: ${message}` : message;
 }
 
-/** The outcome of one recorded attempt. */
-interface AttemptOutcome {
+/** What one POST gave. */
+interface PostResult {
   succeeded: boolean;
   status: number | null;
   error: string | null;
@@ -73,19 +73,17 @@ interface AttemptOutcome {
   forbidden: string | null;
   /** The receiver's Retry-After, when it is honoured for this status. */
   retryAfterMs: number | null;
+  latencyMs: number;
+  startedMs: number;
+}
+
+/** One recorded attempt. */
+interface AttemptOutcome extends PostResult {
   /** Attempts recorded for the delivery so far. */
   attempts: number;
-  latencyMs: number;
 }
 
 type RoutedAs = 'delivered' | 'retrying' | 'stopped';
-
-/** Resolves to null after `ms`; the timer is cleared by the returned cancel. */
-function timeout(ms: number): { expired: Promise<null>; cancel: () => void } {
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), Math.max(0, ms))));
-  return { expired, cancel: () => clearTimeout(timer) };
-}
 
 /** Creates routeEvent, deliverWebhook and finishDelivery over the given dependencies. */
 export function createWebhookActivities(deps: WebhookActivityDeps): DispatchActivities & WebhookDeliveryActivities {
@@ -96,8 +94,8 @@ export function createWebhookActivities(deps: WebhookActivityDeps): DispatchActi
   const now = deps.now ?? (() => Date.now());
   const totalTimeoutMs = Math.min(cfg.totalTimeoutMs, MAX_ATTEMPT_MS);
 
-  /** One signed POST of the envelope, recorded as attempt `attemptNumber`. Never throws for the receiver's failures. */
-  async function attemptDelivery(d: { deliveryId: string; sub: WebhookSubscription; envelope: WebhookEnvelope; attemptNumber: number; startedMs: number }): Promise<AttemptOutcome> {
+  /** One signed POST of the envelope, not yet recorded. Never throws for the receiver's failures. */
+  async function post(d: { sub: WebhookSubscription; envelope: WebhookEnvelope; startedMs: number }): Promise<PostResult> {
     // Serialised once: these exact bytes are signed and sent.
     const body = JSON.stringify(d.envelope);
     const headers = {
@@ -135,18 +133,27 @@ export function createWebhookActivities(deps: WebhookActivityDeps): DispatchActi
     if (status !== null && !succeeded) {
       error = status >= 300 && status < 400 ? `HTTP ${status}: redirects are not followed; only 2xx counts as delivered` : `HTTP ${status}`;
     }
-    const recorded = await repo.recordAttempt({
-      deliveryId: d.deliveryId,
-      attemptNumber: d.attemptNumber,
-      startedAt: new Date(d.startedMs),
-      statusCode: status,
-      latencyMs,
-      error,
-      succeeded,
-      completedAt: new Date(d.startedMs + latencyMs),
-    });
     const retryAfterMs = status !== null && !succeeded && honoursRetryAfter(status) ? parseRetryAfter(retryAfter, await now()) : null;
-    return { succeeded, status, error, forbidden, retryAfterMs, attempts: recorded?.attempts ?? d.attemptNumber, latencyMs };
+    return { succeeded, status, error, forbidden, retryAfterMs, latencyMs, startedMs: d.startedMs };
+  }
+
+  /** The attempt's row, as recordAttempt(s) take it. */
+  const attemptRow = (deliveryId: string, attemptNumber: number, r: PostResult) => ({
+    deliveryId,
+    attemptNumber,
+    startedAt: new Date(r.startedMs),
+    statusCode: r.status,
+    latencyMs: r.latencyMs,
+    error: r.error,
+    succeeded: r.succeeded,
+    completedAt: new Date(r.startedMs + r.latencyMs),
+  });
+
+  /** One POST recorded as attempt `attemptNumber` on its own (delivery workflows, and first attempts routing handed over). */
+  async function attemptDelivery(d: { deliveryId: string; sub: WebhookSubscription; envelope: WebhookEnvelope; attemptNumber: number; startedMs: number }): Promise<AttemptOutcome> {
+    const r = await post(d);
+    const recorded = await repo.recordAttempt(attemptRow(d.deliveryId, d.attemptNumber, r));
+    return { ...r, attempts: recorded?.attempts ?? d.attemptNumber };
   }
 
   const startWorkflow = (sub: WebhookSubscription, deliveryId: string, envelope: WebhookEnvelope, handoff?: DeliveryHandoff) =>
@@ -170,60 +177,117 @@ export function createWebhookActivities(deps: WebhookActivityDeps): DispatchActi
       const fresh = new Set(await repo.insertDeliveries(subs.map((sub, i) => ({ id: deliveryIds[i], subscriptionId: sub.id })), envelope));
       // A retried routing: what an earlier try already did is kept.
       const earlier = new Map((await repo.getDeliveries(deliveryIds.filter((id) => !fresh.has(id)))).map((d) => [d.id, d]));
-      const deadline = performance.now() + cfg.routingWaitMs;
 
-      const routed = await mapLimit(subs, ROUTE_CONCURRENCY, async (sub, i): Promise<RoutedAs> => {
+      const routed: RoutedAs[] = new Array(subs.length);
+      const firstAttempts: number[] = [];
+      await mapLimit(subs, ROUTE_CONCURRENCY, async (sub, i) => {
         const deliveryId = deliveryIds[i];
         const before = earlier.get(deliveryId);
-        if (before && before.status !== 'pending') return before.status === 'succeeded' ? 'delivered' : 'stopped';
-        if (before && before.attempts > 0) {
+        if (before && before.status !== 'pending') {
+          routed[i] = before.status === 'succeeded' ? 'delivered' : 'stopped';
+        } else if (before && before.attempts > 0) {
           const [first] = await repo.listAttempts(deliveryId);
           await startWorkflow(sub, deliveryId, envelope, {
             attemptsMade: before.attempts,
             firstAttemptAt: (first?.startedAt ?? before.createdAt).toISOString(),
             waitMs: handoffWaitMs({ attemptsMade: before.attempts }),
           });
-          return 'retrying';
+          routed[i] = 'retrying';
+        } else {
+          firstAttempts.push(i);
         }
-        // Routing's wait is over (or inline attempts are off): the workflow makes every attempt.
-        if (performance.now() >= deadline) {
+      });
+
+      // The first attempts: ROUTE_CONCURRENCY POSTs in flight, for at most routingWaitMs in all.
+      const answered = new Map<number, PostResult>();
+      const inFlight = new Map<number, Promise<PostResult>>();
+      const startedAt = new Map<number, number>();
+      let next = 0;
+      await new Promise<void>((resolve) => {
+        let active = 0;
+        let over = false;
+        const end = () => {
+          if (over) return;
+          over = true;
+          clearTimeout(timer);
+          resolve();
+        };
+        const timer = setTimeout(end, cfg.routingWaitMs);
+        const pump = () => {
+          while (!over && active < ROUTE_CONCURRENCY && next < firstAttempts.length) {
+            const i = firstAttempts[next++];
+            active++;
+            const p = (async () => {
+              const startedMs = await now();
+              startedAt.set(i, startedMs);
+              return post({ sub: subs[i], envelope, startedMs });
+            })().catch((err: unknown): PostResult => {
+              // Not an answer (e.g. the clock failed): counts as a failed attempt, retried by the workflow.
+              const startedMs = startedAt.get(i) ?? Date.now();
+              return { succeeded: false, status: null, error: String(err), forbidden: null, retryAfterMs: null, latencyMs: 0, startedMs };
+            });
+            inFlight.set(i, p);
+            void p.then((r) => {
+              answered.set(i, r);
+              inFlight.delete(i);
+              active--;
+              pump();
+            });
+          }
+          if (next >= firstAttempts.length && active === 0) end();
+        };
+        // A wait of 0 makes no first attempt here at all.
+        if (cfg.routingWaitMs > 0) pump();
+        else end();
+      });
+
+      // Answered attempts are recorded in one transaction (a fan-out is bound by the store's round trips).
+      const attemptsOf = await repo.recordAttempts([...answered].map(([i, r]) => attemptRow(deliveryIds[i], 1, r)));
+      await mapLimit(firstAttempts, ROUTE_CONCURRENCY, async (i) => {
+        const sub = subs[i];
+        const deliveryId = deliveryIds[i];
+        const r = answered.get(i);
+        const pending = inFlight.get(i);
+        if (r) {
+          if (r.succeeded) {
+            routed[i] = 'delivered';
+            return;
+          }
+          activityLog.warn('webhook attempt failed', { deliveryId, eventId: envelope.id, attempt: 1, status: r.status, error: r.error });
+          if (r.forbidden || r.status === 410) {
+            const reason = r.forbidden ? STOP_REASON.forbiddenTarget : STOP_REASON.endpointGone;
+            await repo.failDelivery(deliveryId, reason, new Date(await now()));
+            if (!r.forbidden) await repo.disableSubscription(sub.id, reason);
+            activityLog.warn('webhook delivery stopped', { deliveryId, reason, attempts: 1, disabledSubscription: !r.forbidden });
+            routed[i] = 'stopped';
+            return;
+          }
+          const attemptsMade = attemptsOf.get(deliveryId) ?? 1;
+          await startWorkflow(sub, deliveryId, envelope, {
+            attemptsMade,
+            firstAttemptAt: new Date(r.startedMs).toISOString(),
+            waitMs: handoffWaitMs({ attemptsMade, retryAfterMs: r.retryAfterMs }),
+          });
+        } else if (pending) {
+          // Still waiting for an answer: the attempt runs to its own time-out here and records itself; the
+          // workflow's first attempt comes only after that (it sees a success or a 410 recorded meanwhile).
+          const startedMs = startedAt.get(i) ?? (await now());
+          pending
+            .then((late) => repo.recordAttempt(attemptRow(deliveryId, 1, late)).then(() => late))
+            .then(
+              (late) => activityLog.info('first webhook attempt ended after routing handed it over', { deliveryId, status: late.status, succeeded: late.succeeded, latencyMs: late.latencyMs }),
+              (err: unknown) => activityLog.warn('first webhook attempt could not be recorded', { deliveryId, error: String(err) }),
+            );
+          await startWorkflow(sub, deliveryId, envelope, {
+            attemptsMade: 1,
+            firstAttemptAt: new Date(startedMs).toISOString(),
+            waitMs: handoffWaitMs({ attemptsMade: 1, inFlightRemainingMs: startedMs + totalTimeoutMs - (await now()) }),
+          });
+        } else {
+          // Routing's wait ended before this one's turn (or WEBHOOK_ROUTING_WAIT_MS=0): the workflow makes every attempt.
           await startWorkflow(sub, deliveryId, envelope);
-          return 'retrying';
         }
-
-        const startedMs = await now();
-        const inFlight = attemptDelivery({ deliveryId, sub, envelope, attemptNumber: 1, startedMs });
-        const wait = timeout(deadline - performance.now());
-        const outcome = await Promise.race([inFlight, wait.expired]);
-        wait.cancel();
-        const firstAttemptAt = new Date(startedMs).toISOString();
-
-        if (outcome === null) {
-          // Still waiting for an answer: the attempt runs to its own time-out here, and the workflow's first
-          // attempt comes only after that (it sees a success or a 410 recorded meanwhile).
-          inFlight.then(
-            (o) => activityLog.info('first webhook attempt ended after routing handed it over', { deliveryId, status: o.status, succeeded: o.succeeded, latencyMs: o.latencyMs }),
-            (err: unknown) => activityLog.warn('first webhook attempt could not be recorded', { deliveryId, error: String(err) }),
-          );
-          const inFlightRemainingMs = startedMs + totalTimeoutMs - (await now());
-          await startWorkflow(sub, deliveryId, envelope, { attemptsMade: 1, firstAttemptAt, waitMs: handoffWaitMs({ attemptsMade: 1, inFlightRemainingMs }) });
-          return 'retrying';
-        }
-        if (outcome.succeeded) return 'delivered';
-        activityLog.warn('webhook attempt failed', { deliveryId, eventId: envelope.id, attempt: 1, status: outcome.status, error: outcome.error });
-        if (outcome.forbidden || outcome.status === 410) {
-          const reason = outcome.forbidden ? STOP_REASON.forbiddenTarget : STOP_REASON.endpointGone;
-          await repo.failDelivery(deliveryId, reason, new Date(await now()));
-          if (!outcome.forbidden) await repo.disableSubscription(sub.id, reason);
-          activityLog.warn('webhook delivery stopped', { deliveryId, reason, attempts: outcome.attempts, disabledSubscription: !outcome.forbidden });
-          return 'stopped';
-        }
-        await startWorkflow(sub, deliveryId, envelope, {
-          attemptsMade: outcome.attempts,
-          firstAttemptAt,
-          waitMs: handoffWaitMs({ attemptsMade: outcome.attempts, retryAfterMs: outcome.retryAfterMs }),
-        });
-        return 'retrying';
+        routed[i] = 'retrying';
       });
       const count = (as: RoutedAs) => routed.filter((r) => r === as).length;
       const result = { deliveryIds, delivered: count('delivered'), retrying: count('retrying'), stopped: count('stopped') };

@@ -300,6 +300,37 @@ export function createWebhooksRepository(db: Db) {
       });
     },
 
+    /**
+     * Records many deliveries' attempts in one transaction (routing's first attempts of a fan-out), with the
+     * same effect as recordAttempt row by row. Returns each delivery's attempt count.
+     */
+    async recordAttempts(
+      rows: { deliveryId: string; attemptNumber: number; startedAt: Date; statusCode: number | null; latencyMs: number; error: string | null; succeeded: boolean; completedAt: Date }[],
+    ): Promise<Map<string, number>> {
+      if (!rows.length) return new Map();
+      const col = <T>(f: (r: (typeof rows)[number]) => T) => rows.map(f);
+      return db.transaction(async (tx) => {
+        await tx.query(
+          `INSERT INTO webhook_delivery_attempts (delivery_id, attempt_number, started_at, status_code, latency_ms, error)
+           SELECT * FROM unnest($1::text[], $2::int[], $3::timestamptz[], $4::int[], $5::int[], $6::text[])
+           ON CONFLICT (delivery_id, attempt_number) DO UPDATE
+             SET started_at = EXCLUDED.started_at, status_code = EXCLUDED.status_code,
+                 latency_ms = EXCLUDED.latency_ms, error = EXCLUDED.error`,
+          [col((r) => r.deliveryId), col((r) => r.attemptNumber), col((r) => r.startedAt.toISOString()), col((r) => r.statusCode), col((r) => r.latencyMs), col((r) => r.error)],
+        );
+        const r = await tx.query<{ id: string; attempts: number }>(
+          `UPDATE webhook_deliveries d
+              SET attempts = GREATEST(d.attempts, u.n), last_status_code = u.status_code, last_error = u.error, updated_at = u.completed_at,
+                  status = CASE WHEN d.status = 'pending' AND u.ok THEN 'succeeded' ELSE d.status END,
+                  completed_at = CASE WHEN d.status = 'pending' AND u.ok THEN u.completed_at ELSE d.completed_at END
+             FROM unnest($1::text[], $2::int[], $3::int[], $4::text[], $5::boolean[], $6::timestamptz[]) AS u(id, n, status_code, error, ok, completed_at)
+            WHERE d.id = u.id RETURNING d.id, d.attempts`,
+          [col((r) => r.deliveryId), col((r) => r.attemptNumber), col((r) => r.statusCode), col((r) => r.error), col((r) => r.succeeded), col((r) => r.completedAt.toISOString())],
+        );
+        return new Map(r.rows.map((row) => [String(row.id), Number(row.attempts)]));
+      });
+    },
+
     /** Marks a pending delivery failed with the reason it stopped; returns the delivery as it now is. */
     async failDelivery(id: string, reason: string, at: Date): Promise<WebhookDelivery | null> {
       await db.query(

@@ -156,6 +156,13 @@ export function createWebhookActivities(deps: WebhookActivityDeps): DispatchActi
     return { ...r, attempts: recorded?.attempts ?? d.attemptNumber };
   }
 
+  /** Marks a delivery failed for good and, for 410 and an exhausted schedule, disables its subscription; returns its attempts. */
+  async function stopDelivery(d: { deliveryId: string; subscriptionId: string; reason: string; disableSubscription: boolean }): Promise<number> {
+    const failed = await repo.failDelivery(d.deliveryId, d.reason, new Date(await now()));
+    if (d.disableSubscription) await repo.disableSubscription(d.subscriptionId, d.reason);
+    return failed?.attempts ?? 0;
+  }
+
   const startWorkflow = (sub: WebhookSubscription, deliveryId: string, envelope: WebhookEnvelope, handoff?: DeliveryHandoff) =>
     startDeliveryWorkflow(deps.temporal, deps.config.temporal.taskQueue, { deliveryId, subscription: sub, envelope, handoff });
 
@@ -256,9 +263,8 @@ export function createWebhookActivities(deps: WebhookActivityDeps): DispatchActi
           activityLog.warn('webhook attempt failed', { deliveryId, eventId: envelope.id, attempt: 1, status: r.status, error: r.error });
           if (r.forbidden || r.status === 410) {
             const reason = r.forbidden ? STOP_REASON.forbiddenTarget : STOP_REASON.endpointGone;
-            await repo.failDelivery(deliveryId, reason, new Date(await now()));
-            if (!r.forbidden) await repo.disableSubscription(sub.id, reason);
-            activityLog.warn('webhook delivery stopped', { deliveryId, reason, attempts: 1, disabledSubscription: !r.forbidden });
+            const attempts = await stopDelivery({ deliveryId, subscriptionId: sub.id, reason, disableSubscription: !r.forbidden });
+            activityLog.warn('webhook delivery stopped', { deliveryId, reason, attempts, disabledSubscription: !r.forbidden });
             routed[i] = 'stopped';
             return;
           }
@@ -336,11 +342,9 @@ export function createWebhookActivities(deps: WebhookActivityDeps): DispatchActi
 
     /** Marks the delivery failed and, for 410 and an exhausted schedule, disables the subscription. */
     async finishDelivery(input): Promise<{ attempts: number }> {
-      const at = new Date(await now());
-      const d = await repo.failDelivery(input.deliveryId, input.reason, at);
-      if (input.disableSubscription) await repo.disableSubscription(input.subscriptionId, input.reason);
-      log.warn('webhook delivery stopped', { ...input, attempts: d?.attempts ?? 0 });
-      return { attempts: d?.attempts ?? 0 };
+      const attempts = await stopDelivery(input);
+      log.warn('webhook delivery stopped', { ...input, attempts });
+      return { attempts };
     },
   };
 }

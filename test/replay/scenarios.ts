@@ -311,36 +311,32 @@ export async function recordHistories(dir = HISTORIES_DIR): Promise<string[]> {
   const only = process.env.REPLAY_RECORD_ONLY;
   const onlyDevServer = only === 'dev-server';
   const named = only && !onlyDevServer ? new Set(only.split(',')) : null;
-  if (named) {
-    const pick = Object.fromEntries(Object.entries(TIME_SKIPPING_SCENARIOS).filter(([name]) => named.has(name)));
-    if (Object.keys(pick).length !== named.size) throw new Error(`REPLAY_RECORD_ONLY names unknown scenarios: ${only}`);
+  const skippingScenarios = named
+    ? Object.fromEntries(Object.entries(TIME_SKIPPING_SCENARIOS).filter(([name]) => named.has(name)))
+    : onlyDevServer
+      ? {}
+      : TIME_SKIPPING_SCENARIOS;
+  if (named && Object.keys(skippingScenarios).length !== named.size) throw new Error(`REPLAY_RECORD_ONLY names unknown scenarios: ${only}`);
+  if (Object.keys(skippingScenarios).length) {
     const skipping = await timeSkippingEnv();
     try {
-      await runAll(skipping, pick, out);
-    } finally {
-      await skipping.teardown();
-    }
-    fs.mkdirSync(dir, { recursive: true });
-    for (const [name, json] of out) fs.writeFileSync(path.join(dir, `${name}.json`), `${JSON.stringify(JSON.parse(json), null, 1)}\n`);
-    return [...out.keys()];
-  }
-  if (!onlyDevServer) {
-    const skipping = await timeSkippingEnv();
-    try {
-      await runAll(skipping, TIME_SKIPPING_SCENARIOS, out);
+      await runAll(skipping, skippingScenarios, out);
     } finally {
       await skipping.teardown();
     }
   }
-  const local = await localEnv();
-  try {
-    await runAll(local, DEV_SERVER_SCENARIOS, out);
-  } finally {
-    await local.teardown();
+  if (!named) {
+    const local = await localEnv();
+    try {
+      await runAll(local, DEV_SERVER_SCENARIOS, out);
+    } finally {
+      await local.teardown();
+    }
   }
   fs.mkdirSync(dir, { recursive: true });
   // `pinned--` histories were recorded by older workflow code and stay forever: they guard patched() branches.
-  if (!onlyDevServer) for (const f of fs.readdirSync(dir)) if (f.endsWith('.json') && !f.startsWith(PINNED_PREFIX)) fs.rmSync(path.join(dir, f));
+  // Only a full refresh clears the old files; a partial one rewrites just what it recorded.
+  if (!only) for (const f of fs.readdirSync(dir)) if (f.endsWith('.json') && !f.startsWith(PINNED_PREFIX)) fs.rmSync(path.join(dir, f));
   for (const [name, json] of out) fs.writeFileSync(path.join(dir, `${name}.json`), `${JSON.stringify(JSON.parse(json), null, 1)}\n`);
   return [...out.keys()];
 }

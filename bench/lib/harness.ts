@@ -141,6 +141,10 @@ export async function startHarness(
       // As `npm start` and `npm run worker` run it (package.json): two glibc malloc arenas instead of one per
       // thread saved ~200 MiB of RSS at 10,000 open bookings (BENCHMARKS.md, d).
       MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2',
+      // As package.json's start and worker scripts: a 512 MiB V8 heap limit. V8 sizes its heap growth by the limit,
+      // so the heap stays closer to the live data (peak RSS 1036 -> 722 MiB, BENCHMARKS.md, d). A
+      // --max-old-space-size of your own comes later and wins.
+      NODE_OPTIONS: `--max-old-space-size=512 ${process.env.NODE_OPTIONS ?? ''}`.trim(),
       ...opts.engineEnv,
     };
     const engine = await startEngine({ env: engineEnv, logFile: path.join(dataDir, 'engine.log'), cpuProfDir: opts.cpuProfDir });

@@ -36,6 +36,8 @@ import { mapLimit } from '../src/util/map-limit';
  * is bound by this and the store's round trips (measured in BENCHMARKS.md, fan-out).
  */
 const ROUTE_CONCURRENCY = 64;
+/** Once every first attempt is out, answers that stop coming for this long are recorded (see routeEvent). */
+const ANSWER_LULL_MS = 50;
 
 /** The delivery workflow gives one attempt a minute; the request must end well inside it. */
 const MAX_ATTEMPT_MS = 55_000;
@@ -209,14 +211,40 @@ export function createWebhookActivities(deps: WebhookActivityDeps): DispatchActi
       const answered = new Map<number, PostResult>();
       const inFlight = new Map<number, Promise<PostResult>>();
       const startedAt = new Map<number, number>();
+      // Answers are recorded in batches, one transaction each (a fan-out is bound by the store's round trips):
+      // once every POST is out and the answers pause, then what is left at the end. So when one receiver hangs,
+      // the others' attempts are on record at once, not when routing stops waiting for it.
+      const attemptsOf = new Map<string, number>();
+      const recorded = new Set<number>();
+      let recording: Promise<void> = Promise.resolve();
+      /** Records the answers not yet recorded, after any batch still being written; rejects if this batch fails. */
+      const recordAnswered = (): Promise<void> => {
+        const batch = [...answered].filter(([i]) => !recorded.has(i));
+        if (!batch.length) return recording;
+        for (const [i] of batch) recorded.add(i);
+        const written = recording.then(async () => {
+          try {
+            const counts = await repo.recordAttempts(batch.map(([i, r]) => attemptRow(deliveryIds[i], 1, r)));
+            for (const [id, n] of counts) attemptsOf.set(id, n);
+          } catch (err) {
+            // Not written (one transaction): the next call writes these rows again.
+            for (const [i] of batch) recorded.delete(i);
+            throw err;
+          }
+        });
+        recording = written.catch(() => undefined);
+        return written;
+      };
       let next = 0;
       await new Promise<void>((resolve) => {
         let active = 0;
         let over = false;
+        let lull: NodeJS.Timeout | undefined;
         const end = () => {
           if (over) return;
           over = true;
           clearTimeout(timer);
+          clearTimeout(lull);
           resolve();
         };
         const timer = setTimeout(end, cfg.routingWaitMs);
@@ -235,10 +263,18 @@ export function createWebhookActivities(deps: WebhookActivityDeps): DispatchActi
             });
             inFlight.set(i, p);
             void p.then((r) => {
+              // An answer after the wait stays in flight: it is handed over below and records itself. (Taking it
+              // as answered could mark it delivered after its batch was written, leaving it pending for good.)
+              if (over) return;
               answered.set(i, r);
               inFlight.delete(i);
               active--;
               pump();
+              if (!over && next >= firstAttempts.length && active > 0) {
+                clearTimeout(lull);
+                // A batch that fails here is written again below, where a second failure fails the activity.
+                lull = setTimeout(() => void recordAnswered().catch(() => undefined), ANSWER_LULL_MS);
+              }
             });
           }
           if (next >= firstAttempts.length && active === 0) end();
@@ -248,8 +284,8 @@ export function createWebhookActivities(deps: WebhookActivityDeps): DispatchActi
         else end();
       });
 
-      // Answered attempts are recorded in one transaction (a fan-out is bound by the store's round trips).
-      const attemptsOf = await repo.recordAttempts([...answered].map(([i, r]) => attemptRow(deliveryIds[i], 1, r)));
+      await recording;
+      await recordAnswered();
       await mapLimit(firstAttempts, ROUTE_CONCURRENCY, async (i) => {
         const sub = subs[i];
         const deliveryId = deliveryIds[i];

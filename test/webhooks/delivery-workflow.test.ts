@@ -15,6 +15,7 @@ import type { Db } from '../../src/store/db';
 import { createWebhooksRepository, type WebhookSubscription } from '../../src/store/webhooks-repository';
 import type { RouteResult, WebhookEnvelope } from '../../src/shared/dispatch-contract';
 import { createGuardedDispatcher } from '../../src/webhooks/ssrf';
+import { deliveryIdFor } from '../../src/webhooks/ids';
 import type { DeliveryResult } from '../../workflows/webhook-delivery';
 import { timeSkippingEnv, uniqueTaskQueue, workflowBundle } from '../helpers/temporal-env';
 import { startReceiver, type Answer, type Receiver } from './receiver';
@@ -319,6 +320,41 @@ describe('routeEvent', () => {
       // Delivered on the first attempt: no workflow was needed.
       expect(await Promise.all(first.deliveryIds.map(hasWorkflow))).toEqual([false, false]);
     });
+  });
+
+  it('records the answered first attempts while it still waits for a slow receiver', async () => {
+    // /slow answers after 3 s; routing waits for it up to 2.5 s. The other two answer at once.
+    receiver.respond = async (req): Promise<Answer> => {
+      if (req.path === '/slow') await new Promise((r) => setTimeout(r, 3000));
+      return { status: 200 };
+    };
+    const fast = [await createSubscription(repo(), `${receiver.url}/a`, ['booking.canceled']), await createSubscription(repo(), `${receiver.url}/b`, ['booking.canceled'])];
+    await createSubscription(repo(), `${receiver.url}/slow`, ['booking.canceled']);
+    await withWorker(
+      async ({ routeResult }) => {
+        const envelope = bookingEnvelope('booking.canceled');
+        const started = Date.now();
+        let routed = false;
+        const routing = routeResult(envelope).then((r) => ((routed = true), r));
+        const fastIds = fast.map((sub) => deliveryIdFor(envelope.id, sub.id));
+        let seenAfterMs: number | null = null;
+        while (Date.now() - started < 4000) {
+          const ds = await Promise.all(fastIds.map((id) => repo().getDelivery(id)));
+          if (ds.every((d) => d?.status === 'succeeded' && d.attempts === 1)) {
+            seenAfterMs = Date.now() - started;
+            break;
+          }
+          await new Promise((r) => setTimeout(r, 25));
+        }
+        // On record long before routing stops waiting for /slow (2.5 s).
+        expect(routed).toBe(false);
+        expect(seenAfterMs).not.toBeNull();
+        expect(seenAfterMs!).toBeLessThan(1500);
+        expect(await routing).toMatchObject({ delivered: 2, retrying: 1, stopped: 0 });
+        expect(Date.now() - started).toBeGreaterThanOrEqual(2500);
+      },
+      { WEBHOOK_ROUTING_WAIT_MS: '2500' },
+    );
   });
 
   it('hands failed first attempts to delivery workflows that start once, also when routing is retried', async () => {

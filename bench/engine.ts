@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as v8 from 'node:v8';
+import { constants as perfConstants, monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { loadConfig } from '../src/config';
@@ -21,6 +22,7 @@ import { startApi } from '../src/server';
 /** A request from the bench. */
 export type EngineRequest =
   | { id: number; cmd: 'memory' }
+  | { id: number; cmd: 'load' }
   | { id: number; cmd: 'startBenchWorker'; taskQueue: string }
   | { id: number; cmd: 'stopBenchWorker' }
   | { id: number; cmd: 'stop' };
@@ -34,6 +36,50 @@ export interface EngineMemory {
   arrayBuffersBytes: number;
 }
 
+/**
+ * What the process did since the previous `load` request: CPU time, event-loop delay and garbage-collection
+ * pauses. It tells whether extra latency in a run came from this process (a busy loop, long GC pauses) or from
+ * elsewhere (the dev server).
+ */
+export interface EngineLoad {
+  cpuSeconds: number;
+  loopDelayMs: { p50: number; p99: number; max: number };
+  gc: { count: number; pauseMs: number; majorCount: number; majorPauseMs: number; maxPauseMs: number };
+}
+
+/** Samples this process's load between calls of the returned function. */
+function loadMeter(): () => EngineLoad {
+  const loop = monitorEventLoopDelay({ resolution: 10 });
+  loop.enable();
+  let cpu = process.cpuUsage();
+  let gc = { count: 0, pauseMs: 0, majorCount: 0, majorPauseMs: 0, maxPauseMs: 0 };
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      gc.count++;
+      gc.pauseMs += e.duration;
+      gc.maxPauseMs = Math.max(gc.maxPauseMs, e.duration);
+      const kind = (e as unknown as { detail?: { kind?: number } }).detail?.kind;
+      if (kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR) {
+        gc.majorCount++;
+        gc.majorPauseMs += e.duration;
+      }
+    }
+  }).observe({ entryTypes: ['gc'] });
+  const ms = (ns: number) => Math.round(ns / 1e4) / 100;
+  return () => {
+    const used = process.cpuUsage(cpu);
+    const out: EngineLoad = {
+      cpuSeconds: Math.round((used.user + used.system) / 1e4) / 100,
+      loopDelayMs: { p50: ms(loop.percentile(50)), p99: ms(loop.percentile(99)), max: ms(loop.max) },
+      gc: { ...gc, pauseMs: Math.round(gc.pauseMs), majorPauseMs: Math.round(gc.majorPauseMs), maxPauseMs: Math.round(gc.maxPauseMs) },
+    };
+    cpu = process.cpuUsage();
+    loop.reset();
+    gc = { count: 0, pauseMs: 0, majorCount: 0, majorPauseMs: 0, maxPauseMs: 0 };
+    return out;
+  };
+}
+
 /** Messages the engine sends without being asked. */
 export type EngineEvent = { type: 'ready'; apiUrl: string } | { type: 'failed'; error: string };
 
@@ -42,6 +88,7 @@ function send(msg: unknown): void {
 }
 
 async function main(): Promise<void> {
+  const load = loadMeter();
   const config = loadConfig();
   const logger = createLogger(config);
   installWorkerRuntime(logger);
@@ -89,6 +136,9 @@ async function main(): Promise<void> {
         } satisfies EngineMemory);
         return;
       }
+      case 'load':
+        reply(load());
+        return;
       case 'startBenchWorker':
         void (async () => {
           // Bundled in a child process like the product's worker, so webpack does not stay in this process's RSS.

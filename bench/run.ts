@@ -144,7 +144,15 @@ async function runAll(h: Harness, r: Results): Promise<void> {
     log('b: engine limit (10 s)');
     r.engineLimit = await runEngineLimit(h, { ...timings, timerMs: 1000, concurrency: 8, warmupSeconds: 3, windowSeconds: 10 });
     log('e: fan-out to 50, isolation 10 + 5 events');
-    r.fanOut = await runFanOut(h, { subscribers: 50, isolationSubscribers: 10, isolationEvents: 5, isolationRate: 2, timeoutSeconds: 15 });
+    r.fanOut = await runFanOut(h, {
+      subscribers: 50,
+      isolationSubscribers: 10,
+      isolationEvents: 5,
+      isolationRate: 2,
+      isolationArrivals: 'poisson',
+      isolationWarmupEvents: 2,
+      timeoutSeconds: 15,
+    });
     r.lifecycle.push(await a.finish());
     log(`a: ${summaryLine(r.lifecycle[0])}`);
     r.scale = await d.result;
@@ -194,8 +202,18 @@ async function runAll(h: Harness, r: Results): Promise<void> {
       // The p99 of one run is about its slowest event (each event's 49 arrivals move together): more events
       // (BENCH_ISOLATION_EVENTS) make the comparison steadier.
       const isolationEvents = Number(process.env.BENCH_ISOLATION_EVENTS ?? 40);
-      log(`e: fan-out to 500, isolation ${isolationEvents} + ${isolationEvents} events at ${isolationRate}/s`);
-      r.fanOut = await runFanOut(h, { subscribers: 500, isolationSubscribers: 50, isolationEvents, isolationRate, timeoutSeconds: 15 });
+      // Poisson arrivals by default (BENCH_ISOLATION_ARRIVALS=periodic for a fixed period; see FanOutParams).
+      const isolationArrivals = process.env.BENCH_ISOLATION_ARRIVALS === 'periodic' ? 'periodic' : 'poisson';
+      log(`e: fan-out to 500, isolation ${isolationEvents} + ${isolationEvents} events at ${isolationRate}/s (${isolationArrivals})`);
+      r.fanOut = await runFanOut(h, {
+        subscribers: 500,
+        isolationSubscribers: 50,
+        isolationEvents,
+        isolationRate,
+        isolationArrivals,
+        isolationWarmupEvents: Math.min(20, isolationEvents),
+        timeoutSeconds: 15,
+      });
     }
     if (only.has('d')) {
       const bookings = Number(process.env.BENCH_SCALE_BOOKINGS ?? 10_000);
@@ -347,6 +365,13 @@ function print(r: Results): void {
       `healthy p99 all-healthy ${ms(f.allHealthy.latencyMs.p99)} vs one timing out ${ms(f.withTimingOut.latencyMs.p99)}` +
         ` (${f.p99Change === null ? 'n/a' : `${(f.p99Change * 100).toFixed(1)} %`})`,
     ]);
+    for (const [label, run] of [['all healthy', f.allHealthy], ['one timing out', f.withTimingOut]] as const) {
+      rows.push([
+        `e load, ${label}`,
+        `engine CPU ${run.engine.cpuSeconds} s, loop delay p99 ${run.engine.loopDelayMs.p99} ms, GC ${run.engine.gc.pauseMs} ms ` +
+          `(${run.engine.gc.majorCount} major, ${run.engine.gc.majorPauseMs} ms); dev server CPU ${run.devServerCpuSeconds ?? 'n/a'} s`,
+      ]);
+    }
   }
   rows.push(['duration', `${r.durationSeconds} s; SQLite journal_mode ${String(env.sqliteJournalMode)}`]);
   const w = Math.max(...rows.map(([k]) => k.length));

@@ -2,12 +2,14 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { EngineEvent, EngineMemory } from '../engine';
+import type { EngineEvent, EngineLoad, EngineMemory } from '../engine';
 
 export interface EngineProcess {
   pid: number;
   apiUrl: string;
   memory(): Promise<EngineMemory>;
+  /** CPU, event-loop delay and GC pauses since the previous call. */
+  load(): Promise<EngineLoad>;
   /** VmRSS and VmHWM (peak RSS) of the child from /proc, in bytes. */
   procRss(): { rssBytes: number; peakRssBytes: number } | null;
   startBenchWorker(taskQueue: string): Promise<void>;
@@ -67,6 +69,7 @@ export async function startEngine(opts: { env: NodeJS.ProcessEnv; logFile: strin
     pid,
     apiUrl,
     memory: () => call<EngineMemory>('memory'),
+    load: () => call<EngineLoad>('load'),
     procRss() {
       try {
         const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');

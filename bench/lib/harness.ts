@@ -239,3 +239,15 @@ export function databaseSizes(dataDir: string): { temporalSqliteBytes: number; p
     pgliteBytes: diskBytes(path.join(dataDir, 'pglite')),
   };
 }
+
+/** CPU seconds (user + system) a process has used so far, from /proc; null when unreadable. */
+export function processCpuSeconds(pid: number): number | null {
+  try {
+    // Fields after the parenthesised command name: utime and stime are the 12th and 13th (clock ticks of 1/100 s).
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return null;
+  }
+}

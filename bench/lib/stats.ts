@@ -59,3 +59,29 @@ export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T, in
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
   return out;
 }
+
+/** A seeded pseudo-random source in [0, 1) (mulberry32): the same seed gives the same sequence, run after run. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * Offsets (ms from the start) of `count` arrivals of a Poisson process at `ratePerSecond`: exponential gaps
+ * drawn from `random`, so arrivals are as irregular as independent users', not a fixed period.
+ */
+export function poissonOffsets(count: number, ratePerSecond: number, random: () => number): number[] {
+  const out: number[] = [];
+  let t = 0;
+  for (let i = 0; i < count; i++) {
+    out.push(Math.round(t));
+    t += (-Math.log(1 - random()) / ratePerSecond) * 1000;
+  }
+  return out;
+}

@@ -25,6 +25,8 @@ export interface DevServer {
   uiUrl: string;
   /** SQLite file holding the server's state. */
   dbFile: string;
+  /** The server's process id (the bench reads its CPU time). */
+  pid: number;
   /** SIGTERM, then SIGKILL if the process has not exited after 10 s; resolves once it has exited. */
   stop(): Promise<void>;
 }
@@ -178,5 +180,5 @@ export async function startDevServer({ config, log, readyTimeoutMs = 60_000, sql
   }
 
   log.info({ address, uiUrl, dbFile }, 'Temporal dev server ready');
-  return { address, uiUrl, dbFile, stop };
+  return { address, uiUrl, dbFile, pid: child.pid as number, stop };
 }

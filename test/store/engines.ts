@@ -37,3 +37,26 @@ export const ENGINES: Engine[] = [
     },
   },
 ];
+
+/**
+ * Opens `engine` before the enclosing describe's tests and closes it after them: the store as a getter, since
+ * it exists only once beforeAll has run.
+ */
+export function openForSuite(engine: Engine): { readonly db: OpenedDb; readonly url: string | undefined } {
+  let opened: Awaited<ReturnType<Engine['open']>> | undefined;
+  beforeAll(async () => {
+    opened = await engine.open();
+  });
+  afterAll(async () => {
+    await opened?.stop();
+  });
+  return {
+    get db() {
+      if (!opened) throw new Error(`the ${engine.name} store is not open outside its tests`);
+      return opened.db;
+    },
+    get url() {
+      return opened?.url;
+    },
+  };
+}

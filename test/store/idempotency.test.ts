@@ -1,19 +1,10 @@
 import { createIdempotencyRepository } from '../../src/store/idempotency-repository';
-import type { OpenedDb } from '../../src/store/open-db';
-import { ENGINES } from './engines';
+import { ENGINES, openForSuite } from './engines';
 
 describe.each(ENGINES)('idempotency keys on $name', (engine) => {
-  let db: OpenedDb;
-  let stop: () => Promise<void>;
+  const store = openForSuite(engine);
 
-  beforeAll(async () => {
-    ({ db, stop } = await engine.open());
-  });
-  afterAll(async () => {
-    await stop();
-  });
-
-  const repo = () => createIdempotencyRepository(db);
+  const repo = () => createIdempotencyRepository(store.db);
 
   it('the first claim wins; a retry with the same request gets the first resource back', async () => {
     expect(await repo().claim('bookings', 'k1', 'hash-a', 'BKNG-1')).toEqual({ claimed: true, resourceId: 'BKNG-1' });
@@ -53,7 +44,7 @@ describe.each(ENGINES)('idempotency keys on $name', (engine) => {
   });
 
   it('concurrent claims inside open transactions still resolve to one winner', async () => {
-    const claimIn = (resourceId: string) => db.transaction((tx) => createIdempotencyRepository(tx).claim('bookings', 'tx-race', 'h', resourceId));
+    const claimIn = (resourceId: string) => store.db.transaction((tx) => createIdempotencyRepository(tx).claim('bookings', 'tx-race', 'h', resourceId));
     const results = await Promise.all([claimIn('BKNG-X'), claimIn('BKNG-Y'), claimIn('BKNG-Z')]);
     expect(results.filter((r) => r.claimed)).toHaveLength(1);
     expect(new Set(results.map((r) => r.resourceId)).size).toBe(1);
@@ -68,7 +59,7 @@ describe.each(ENGINES)('idempotency keys on $name', (engine) => {
   });
 
   it('purgeOlderThan forgets old keys only', async () => {
-    await db.query(
+    await store.db.query(
       "INSERT INTO idempotency_keys (scope, key, request_hash, resource_id, created_at) VALUES ('old', 'k', 'h', 'BKNG-old', now() - interval '2 days')",
     );
     await repo().claim('old', 'fresh', 'h', 'BKNG-new');

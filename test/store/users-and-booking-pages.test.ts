@@ -1,26 +1,17 @@
 import { createBookingPagesRepository, DEFAULT_SALESFORCE_SETTINGS, toSnapshot } from '../../src/store/booking-pages-repository';
-import type { OpenedDb } from '../../src/store/open-db';
 import { ConflictError, InvalidReferenceError, NotFoundError } from '../../src/store/repository-errors';
 import { createUsersRepository, toUserSnapshot } from '../../src/store/users-repository';
-import { ENGINES } from './engines';
+import { ENGINES, openForSuite } from './engines';
 
 describe.each(ENGINES)('users and booking pages on $name', (engine) => {
-  let db: OpenedDb;
-  let stop: () => Promise<void>;
-
-  beforeAll(async () => {
-    ({ db, stop } = await engine.open());
-  });
-  afterAll(async () => {
-    await stop();
-  });
+  const store = openForSuite(engine);
   beforeEach(async () => {
-    await db.query('DELETE FROM booking_pages');
-    await db.query('DELETE FROM users');
+    await store.db.query('DELETE FROM booking_pages');
+    await store.db.query('DELETE FROM users');
   });
 
-  const users = () => createUsersRepository(db);
-  const pages = () => createBookingPagesRepository(db);
+  const users = () => createUsersRepository(store.db);
+  const pages = () => createBookingPagesRepository(store.db);
 
   describe('users', () => {
     it('creates a user with a USR- id of 20 base32 characters and reads it back', async () => {
@@ -148,7 +139,7 @@ describe.each(ENGINES)('users and booking pages on $name', (engine) => {
         salesforce: { connected: true, relate_to: 'case' },
       });
       expect(p.salesforce).toEqual({ connected: true, create_activity_event: true, relate_to: 'case', create_missing_record: true });
-      const raw = await db.query<{ salesforce: unknown }>('SELECT salesforce FROM booking_pages WHERE id = $1', [p.id]);
+      const raw = await store.db.query<{ salesforce: unknown }>('SELECT salesforce FROM booking_pages WHERE id = $1', [p.id]);
       expect(raw.rows[0].salesforce).toEqual(p.salesforce);
     });
 
@@ -176,13 +167,13 @@ describe.each(ENGINES)('users and booking pages on $name', (engine) => {
 
     it('the database refuses settings outside the contract', async () => {
       await expect(
-        db.query(`INSERT INTO booking_pages (id, name, owner_user_id, mode, salesforce) VALUES ('BP-bad', 'x', $1, 'automatic', $2::jsonb)`, [
+        store.db.query(`INSERT INTO booking_pages (id, name, owner_user_id, mode, salesforce) VALUES ('BP-bad', 'x', $1, 'automatic', $2::jsonb)`, [
           ownerId,
           JSON.stringify({ ...DEFAULT_SALESFORCE_SETTINGS, relate_to: 'account' }),
         ]),
       ).rejects.toMatchObject({ code: '23514' });
       await expect(
-        db.query(`INSERT INTO booking_pages (id, name, owner_user_id, mode, salesforce) VALUES ('BP-bad', 'x', $1, 'sometimes', $2::jsonb)`, [
+        store.db.query(`INSERT INTO booking_pages (id, name, owner_user_id, mode, salesforce) VALUES ('BP-bad', 'x', $1, 'sometimes', $2::jsonb)`, [
           ownerId,
           JSON.stringify(DEFAULT_SALESFORCE_SETTINGS),
         ]),
@@ -208,7 +199,7 @@ describe.each(ENGINES)('users and booking pages on $name', (engine) => {
 
     it('repositories work inside a transaction and roll back with it', async () => {
       await expect(
-        db.transaction(async (tx) => {
+        store.db.transaction(async (tx) => {
           const u = await createUsersRepository(tx).create({ name: 'T', email: 't@example.com', timezone: 'UTC' });
           await createBookingPagesRepository(tx).create({ name: 'T', ownerUserId: u.id, mode: 'automatic' });
           throw new Error('abort');

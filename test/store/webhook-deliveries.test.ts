@@ -1,22 +1,13 @@
 /** The batched delivery statements routing uses for a fan-out, on both engines. */
 import { createWebhooksRepository } from '../../src/store/webhooks-repository';
-import type { OpenedDb } from '../../src/store/open-db';
 import { buildEnvelope } from '../../src/domain/webhooks';
 import { newSecret, newSubscriptionId } from '../../src/webhooks/ids';
-import { ENGINES } from './engines';
+import { ENGINES, openForSuite } from './engines';
 
 describe.each(ENGINES)('webhook deliveries on $name', (engine) => {
-  let db: OpenedDb;
-  let stop: () => Promise<void>;
+  const store = openForSuite(engine);
 
-  beforeAll(async () => {
-    ({ db, stop } = await engine.open());
-  });
-  afterAll(async () => {
-    await stop();
-  });
-
-  const repo = () => createWebhooksRepository(db);
+  const repo = () => createWebhooksRepository(store.db);
   const envelope = buildEnvelope({ eventId: 'EVNT-batch', type: 'booking.canceled', creationTime: '2026-11-27T10:00:00.000Z', data: { object: 'booking', id: 'BKNG-1' } });
 
   it('inserts many deliveries at once, reports only the new ones, and records their attempts in one go like recordAttempt', async () => {

@@ -15,6 +15,7 @@ import { measureCost, type CostResult } from './scenarios/cost';
 import { runEngineLimit, type EngineLimitResult } from './scenarios/engine-limit';
 import { runScale, type ScaleResult } from './scenarios/scale';
 import { runFanOut, type FanOutResult } from './scenarios/fan-out';
+import { sleep } from './lib/stats';
 
 const args = new Set(process.argv.slice(2));
 const quick = args.has('--quick');
@@ -142,7 +143,7 @@ async function runAll(h: Harness, r: Results): Promise<void> {
     const d = runScale(h, { bookings: 60, concurrency: 16, calibration: 10, staggerSeconds: 5, drainSeconds: 15, notBefore: aLastDue + 3000, overlap: true });
     await d.created;
     log('b: engine limit (10 s)');
-    r.engineLimit = await runEngineLimit(h, { ...timings, timerMs: 1000, concurrency: 8, warmupSeconds: 3, windowSeconds: 10 });
+    r.engineLimit = await runEngineLimit(h, { ...timings, timerMs: 1000, concurrency: 32, warmupSeconds: 3, windowSeconds: 10 });
     log('e: fan-out to 50, isolation 10 + 5 events');
     r.fanOut = await runFanOut(h, {
       subscribers: 50,
@@ -160,7 +161,7 @@ async function runAll(h: Harness, r: Results): Promise<void> {
   } else {
     // BENCH_ONLY=e (or a,c,b,e,d in any combination) reruns chosen scenarios of the full run.
     const only = new Set((process.env.BENCH_ONLY ?? 'a,b,c,d,e').split(',').map((x) => x.trim()));
-    const rates = only.has('a') ? (process.env.BENCH_RATES ?? '0.25,0.5,1,2,4').split(',').map(Number) : [];
+    const rates = only.has('a') ? (process.env.BENCH_RATES ?? '1,2,4,6,8,10,12,16').split(',').map(Number) : [];
     let best: number | null = null;
     let failed: number | null = null;
     for (const rate of rates) {
@@ -182,6 +183,19 @@ async function runAll(h: Harness, r: Results): Promise<void> {
       r.lifecycle.push(res);
       log(`a: ${summaryLine(res)}`);
     }
+    // The latency target is read at half the highest sustained rate: measure that step when the list missed it.
+    const highest = Math.max(...r.lifecycle.filter((x) => x.sustained).map((x) => x.params.rate));
+    if (Number.isFinite(highest) && !r.lifecycle.some((x) => x.params.rate === highest / 2)) {
+      if (failed !== null) {
+        // The steps that were not sustained left work behind (late deliveries, meeting ends): let it finish.
+        log('a: 60 s cool-down after the steps that were not sustained');
+        await sleep(60_000);
+      }
+      log(`a: lifecycle at ${highest / 2}/s for 30 s (half the highest sustained rate)`);
+      const res = await startLifecycleStep(h, step(highest / 2), lifecycleSubs.paths).finish();
+      r.lifecycle.push(res);
+      log(`a: ${summaryLine(res)}`);
+    }
     const finished = r.lifecycle.find((x) => x.completedLifecycles > 0);
     if (finished && only.has('c')) {
       log('c: counting histories');
@@ -192,7 +206,11 @@ async function runAll(h: Harness, r: Results): Promise<void> {
     }
     if (only.has('b')) {
       log('b: engine limit (30 s)');
-      r.engineLimit = await runEngineLimit(h, { ...timings, timerMs: 1000, concurrency: 16, warmupSeconds: 5, windowSeconds: 30 });
+      // Enough units in flight to saturate the server: each takes at least its timers (2 × 1 s), so 16 lanes
+      // could never finish more than 8/s, and measured 5 (Little's law), not the limit. 64 and 160 lanes both
+      // gave ~14.4/s. BENCH_LIMIT_CONCURRENCY overrides.
+      const concurrency = Number(process.env.BENCH_LIMIT_CONCURRENCY ?? 128);
+      r.engineLimit = await runEngineLimit(h, { ...timings, timerMs: 1000, concurrency, warmupSeconds: 5, windowSeconds: 30 });
     }
     await h.unsubscribe(lifecycleSubs.ids);
     if (only.has('e')) {

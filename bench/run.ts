@@ -162,27 +162,25 @@ async function runAll(h: Harness, r: Results): Promise<void> {
     // BENCH_ONLY=e (or a,c,b,e,d in any combination) reruns chosen scenarios of the full run.
     const only = new Set((process.env.BENCH_ONLY ?? 'a,b,c,d,e').split(',').map((x) => x.trim()));
     const rates = only.has('a') ? (process.env.BENCH_RATES ?? '1,2,4,6,8,10,12,16').split(',').map(Number) : [];
-    let best: number | null = null;
-    let failed: number | null = null;
-    for (const rate of rates) {
-      log(`a: lifecycle at ${rate}/s for 30 s`);
+    /** One 30 s lifecycle step at `rate`, kept in the results. */
+    const runStep = async (rate: number, why = ''): Promise<LifecycleResult> => {
+      log(`a: lifecycle at ${rate}/s for 30 s${why}`);
       const res = await startLifecycleStep(h, step(rate), lifecycleSubs.paths).finish();
       r.lifecycle.push(res);
       log(`a: ${summaryLine(res)}`);
-      if (!res.sustained) {
+      return res;
+    };
+    let best: number | null = null;
+    let failed: number | null = null;
+    for (const rate of rates) {
+      if (!(await runStep(rate)).sustained) {
         failed = rate;
         break;
       }
       best = rate;
     }
     // One step between the last sustained rate and the first that was not.
-    if (best !== null && failed !== null) {
-      const mid = (best + failed) / 2;
-      log(`a: lifecycle at ${mid}/s for 30 s`);
-      const res = await startLifecycleStep(h, step(mid), lifecycleSubs.paths).finish();
-      r.lifecycle.push(res);
-      log(`a: ${summaryLine(res)}`);
-    }
+    if (best !== null && failed !== null) await runStep((best + failed) / 2);
     // The latency target is read at half the highest sustained rate: measure that step when the list missed it.
     const highest = Math.max(...r.lifecycle.filter((x) => x.sustained).map((x) => x.params.rate));
     if (Number.isFinite(highest) && !r.lifecycle.some((x) => x.params.rate === highest / 2)) {
@@ -191,10 +189,7 @@ async function runAll(h: Harness, r: Results): Promise<void> {
         log('a: 60 s cool-down after the steps that were not sustained');
         await sleep(60_000);
       }
-      log(`a: lifecycle at ${highest / 2}/s for 30 s (half the highest sustained rate)`);
-      const res = await startLifecycleStep(h, step(highest / 2), lifecycleSubs.paths).finish();
-      r.lifecycle.push(res);
-      log(`a: ${summaryLine(res)}`);
+      await runStep(highest / 2, ' (half the highest sustained rate)');
     }
     const finished = r.lifecycle.find((x) => x.completedLifecycles > 0);
     if (finished && only.has('c')) {

@@ -52,7 +52,8 @@ function loadMeter(): () => EngineLoad {
   const loop = monitorEventLoopDelay({ resolution: 10 });
   loop.enable();
   let cpu = process.cpuUsage();
-  let gc = { count: 0, pauseMs: 0, majorCount: 0, majorPauseMs: 0, maxPauseMs: 0 };
+  const noGc = (): EngineLoad['gc'] => ({ count: 0, pauseMs: 0, majorCount: 0, majorPauseMs: 0, maxPauseMs: 0 });
+  let gc = noGc();
   new PerformanceObserver((list) => {
     for (const e of list.getEntries()) {
       gc.count++;
@@ -75,7 +76,7 @@ function loadMeter(): () => EngineLoad {
     };
     cpu = process.cpuUsage();
     loop.reset();
-    gc = { count: 0, pauseMs: 0, majorCount: 0, majorPauseMs: 0, maxPauseMs: 0 };
+    gc = noGc();
     return out;
   };
 }

@@ -43,12 +43,13 @@ import {
   type LifecycleEvent,
   type SalesforceSyncState,
 } from '../src/shared/booking-contract';
-import { ROUTE_EVENT_OPTIONS, type DispatchActivities, type NoteActivities, type SalesforceActivities } from '../src/shared/dispatch-contract';
+import { ROUTE_EVENT_OPTIONS, type DispatchActivities, type NoteActivities, type SalesforceActivities, type SalesforceSyncResult } from '../src/shared/dispatch-contract';
 import { decide, initialState, nextDeadline, onDeadline, type BookingState, type Effect } from '../src/domain/booking/state-machine';
 import { bookingDetails, bookingView, initialSalesforceState, toBookingObject, wantsSalesforceSync } from '../src/domain/booking/booking-object';
 import { RETRY_WINDOW_MS } from '../src/domain/retry-schedule';
 // Imported by file, not through the webhooks barrel, so nothing but pure code enters the bundle.
 import { envelopeForLifecycleEvent } from '../src/domain/webhooks/envelope';
+import { DeadlineTimer, DispatchLane, Wakeup } from './ordered-loop';
 
 const { routeEvent } = proxyActivities<DispatchActivities>(ROUTE_EVENT_OPTIONS);
 
@@ -69,18 +70,48 @@ const { noteIgnoredSignal } = proxyLocalActivities<NoteActivities>({ startToClos
  */
 export const UPSERT_ONLY_CHANGES = 'upsert-search-attributes-only-on-change';
 
+/**
+ * Patch: one ordered loop commands every dispatch and the deadline timer, once the activation has settled.
+ * Runs recorded before it used three concurrent loops (the deadline wait and two dispatch queues), whose
+ * command order depended on how the SDK grouped jobs into activations; those runs keep that code.
+ */
+export const ONE_ORDERED_LOOP = 'one-ordered-loop';
+
 /** The booking's workflow. Returns the final view once closed and every dispatch has finished. */
 export async function bookingWorkflow(input: BookingInput): Promise<BookingView> {
+  // Decided once, first: a run keeps the loop structure it started with for its whole life.
+  const ordered = patched(ONE_ORDERED_LOOP);
   const workflowId = workflowInfo().workflowId;
   const started = initialState(input, Date.now());
   let state: BookingState = started.state;
   let version = 0;
   const events: LifecycleEvent[] = [];
   const ignored: IgnoredSignal[] = [];
-  const webhookQueue: LifecycleEvent[] = [];
-  const salesforceQueue: LifecycleEvent[] = [];
   const salesforce: SalesforceSyncState = initialSalesforceState(input.page);
-  let dispatching = 0;
+  // Only runs with the ordered loop are woken; the legacy loops wait on conditions of their own.
+  const wakeup = new Wakeup(ordered);
+  const wake = (): void => wakeup.wake();
+  const webhooks = new DispatchLane<LifecycleEvent>(async (event) => {
+    try {
+      await routeEvent({ envelope: envelopeForLifecycleEvent(event), sourceWorkflowId: workflowId });
+    } catch (err) {
+      log.error('webhook routing gave up after 72 hours', { bookingId: input.bookingId, eventId: event.id, error: String(err) });
+    }
+  }, wake);
+  const salesforceSync = new DispatchLane<LifecycleEvent>(async (event) => {
+    try {
+      applySalesforceResult(await syncActivityEvent({ bookingId: input.bookingId, event }));
+    } catch (err) {
+      recordSalesforceError(event, err);
+    } finally {
+      salesforce.applied_seq = event.seq;
+      // Details only: a sync outcome changes no search attribute, and a completion commands nothing.
+      showDetails();
+    }
+  }, wake);
+  // The legacy loops read the lanes' queues directly.
+  const webhookQueue = webhooks.queue;
+  const salesforceQueue = salesforceSync.queue;
 
   const view = (): BookingView => bookingView(state, { events, salesforce, ignored });
 
@@ -93,10 +124,13 @@ export async function bookingWorkflow(input: BookingInput): Promise<BookingView>
   // What the API set at start; only a change is upserted (each upsert is a Temporal action and an event).
   let indexed = indexedValues(started.state);
 
+  const showDetails = (): void => setCurrentDetails(bookingDetails(state, { salesforce: salesforceLine(), ignored: ignored.length }));
+
   function publish(): void {
-    setCurrentDetails(bookingDetails(state, { salesforce: salesforceLine(), ignored: ignored.length }));
+    showDetails();
     if (!input.settings.indexSearchAttributes) return;
-    if (patched(UPSERT_ONLY_CHANGES)) {
+    // Runs with the ordered loop postdate this patch: they upsert only changes without a marker of their own.
+    if (ordered || patched(UPSERT_ONLY_CHANGES)) {
       const now = indexedValues(state);
       if (now === indexed) return;
       indexed = now;
@@ -145,13 +179,36 @@ export async function bookingWorkflow(input: BookingInput): Promise<BookingView>
     version++;
     apply(effects);
     publish();
+    wake();
   }
 
   async function ignore(signal: string, reason: string): Promise<void> {
     ignored.push({ signal, reason, at: new Date(Date.now()).toISOString() });
     log.warn('signal ignored', { bookingId: input.bookingId, signal, reason });
     publish();
-    await noteIgnoredSignal({ workflowId, signal, reason });
+    try {
+      await noteIgnoredSignal({ workflowId, signal, reason });
+    } finally {
+      // The run may close only once every handler has finished.
+      wake();
+    }
+  }
+
+  function applySalesforceResult(result: SalesforceSyncResult): void {
+    if (result.outcome === 'skipped') return;
+    salesforce.state = 'synced';
+    salesforce.activity_event_id = result.activityEventId ?? salesforce.activity_event_id;
+    salesforce.last_error = null;
+  }
+
+  /** A configuration error or 72 hours of failures: shown in the query and UI, the lifecycle goes on. */
+  function recordSalesforceError(event: LifecycleEvent, err: unknown): void {
+    const cause = err instanceof ActivityFailure ? err.cause : err;
+    const code = cause instanceof ApplicationFailure ? (cause.type ?? 'Error') : cause instanceof Error ? cause.name : 'Error';
+    const message = cause instanceof Error ? cause.message : String(cause);
+    salesforce.state = 'error';
+    salesforce.last_error = { code, message, event_id: event.id, at: new Date(Date.now()).toISOString() };
+    log.error('salesforce sync failed', { bookingId: input.bookingId, eventId: event.id, code, message });
   }
 
   async function onSignal(action: BookingAction): Promise<void> {
@@ -191,70 +248,96 @@ export async function bookingWorkflow(input: BookingInput): Promise<BookingView>
     },
   );
 
-  async function drainWebhooks(): Promise<void> {
-    for (;;) {
-      await condition(() => webhookQueue.length > 0);
-      const event = webhookQueue[0];
-      dispatching++;
-      try {
-        await routeEvent({ envelope: envelopeForLifecycleEvent(event), sourceWorkflowId: workflowId });
-      } catch (err) {
-        log.error('webhook routing gave up after 72 hours', { bookingId: input.bookingId, eventId: event.id, error: String(err) });
-      } finally {
-        webhookQueue.shift();
-        dispatching--;
-      }
-    }
-  }
+  if (ordered) return orderedLoop();
 
-  async function drainSalesforce(): Promise<void> {
-    for (;;) {
-      await condition(() => salesforceQueue.length > 0);
-      const event = salesforceQueue[0];
-      dispatching++;
-      try {
-        const result = await syncActivityEvent({ bookingId: input.bookingId, event });
-        if (result.outcome !== 'skipped') {
-          salesforce.state = 'synced';
-          salesforce.activity_event_id = result.activityEventId ?? salesforce.activity_event_id;
-          salesforce.last_error = null;
+  /**
+   * Runs started before ONE_ORDERED_LOOP. Three loops wake on condition() and command in microtask order; when
+   * the SDK delivers an activity's completion in the same activation as a later update (an empty workflow task
+   * collapsed into the next one after a cache miss, temporalio/sdk-rust#1146), replay orders the commands
+   * differently. Kept as it was so these runs replay; see docs in README, "Replay safety".
+   */
+  async function legacyLoops(): Promise<BookingView> {
+    let dispatching = 0;
+
+    async function drainWebhooks(): Promise<void> {
+      for (;;) {
+        await condition(() => webhookQueue.length > 0);
+        const event = webhookQueue[0];
+        dispatching++;
+        try {
+          await routeEvent({ envelope: envelopeForLifecycleEvent(event), sourceWorkflowId: workflowId });
+        } catch (err) {
+          log.error('webhook routing gave up after 72 hours', { bookingId: input.bookingId, eventId: event.id, error: String(err) });
+        } finally {
+          webhookQueue.shift();
+          dispatching--;
         }
-      } catch (err) {
-        // A configuration error or 72 hours of failures: shown in the query and UI, the lifecycle goes on.
-        const cause = err instanceof ActivityFailure ? err.cause : err;
-        const code = cause instanceof ApplicationFailure ? (cause.type ?? 'Error') : cause instanceof Error ? cause.name : 'Error';
-        const message = cause instanceof Error ? cause.message : String(cause);
-        salesforce.state = 'error';
-        salesforce.last_error = { code, message, event_id: event.id, at: new Date(Date.now()).toISOString() };
-        log.error('salesforce sync failed', { bookingId: input.bookingId, eventId: event.id, code, message });
-      } finally {
-        salesforce.applied_seq = event.seq;
-        salesforceQueue.shift();
-        dispatching--;
-        publish();
       }
     }
+
+    async function drainSalesforce(): Promise<void> {
+      for (;;) {
+        await condition(() => salesforceQueue.length > 0);
+        const event = salesforceQueue[0];
+        dispatching++;
+        try {
+          applySalesforceResult(await syncActivityEvent({ bookingId: input.bookingId, event }));
+        } catch (err) {
+          recordSalesforceError(event, err);
+        } finally {
+          salesforce.applied_seq = event.seq;
+          salesforceQueue.shift();
+          dispatching--;
+          publish();
+        }
+      }
+    }
+
+    // Both loops run for the life of the workflow; their promises never settle, the main loop awaits the queues.
+    void drainWebhooks();
+    void drainSalesforce();
+
+    while (state.phase !== 'closed') {
+      const deadline = nextDeadline(state);
+      const seen = version;
+      const wait = deadline === null ? null : deadline - Date.now();
+      let timedOut = false;
+      if (wait === null) await condition(() => version !== seen);
+      else if (wait > 0) timedOut = !(await condition(() => version !== seen, wait));
+      else timedOut = true;
+      if (timedOut && version === seen) {
+        const moved = onDeadline(state, Date.now());
+        transition(moved.state, moved.effects);
+      }
+    }
+
+    // Closed: no event is dropped, every queued dispatch finishes before the run ends.
+    await condition(() => webhookQueue.length === 0 && salesforceQueue.length === 0 && dispatching === 0 && allHandlersFinished());
+    return view();
   }
 
-  // Both loops run for the life of the workflow; their promises never settle, the main loop awaits the queues.
-  void drainWebhooks();
-  void drainSalesforce();
-
-  while (state.phase !== 'closed') {
-    const deadline = nextDeadline(state);
-    const seen = version;
-    const wait = deadline === null ? null : deadline - Date.now();
-    let timedOut = false;
-    if (wait === null) await condition(() => version !== seen);
-    else if (wait > 0) timedOut = !(await condition(() => version !== seen, wait));
-    else timedOut = true;
-    if (timedOut && version === seen) {
-      const moved = onDeadline(state, Date.now());
-      transition(moved.state, moved.effects);
+  /**
+   * One loop commands everything that is not a handler's own: deadline transitions, the deadline timer and the
+   * dispatch activities, always in that order, from the settled state of an activation. Activity completions
+   * only record their outcome and wake it. So an activation's commands depend only on which jobs it held, not
+   * on how the SDK grouped them or in which order their continuations ran.
+   */
+  async function orderedLoop(): Promise<BookingView> {
+    const timer = new DeadlineTimer(wake);
+    wake();
+    for (;;) {
+      await wakeup.next();
+      // Deadlines that have passed, in order: a worker that was away may find several due at once.
+      for (let due = nextDeadline(state); due !== null && timer.reached(due); due = nextDeadline(state)) {
+        const moved = onDeadline(state, Date.now());
+        transition(moved.state, moved.effects);
+      }
+      timer.set(nextDeadline(state));
+      webhooks.pump();
+      salesforceSync.pump();
+      if (state.phase === 'closed' && webhooks.idle && salesforceSync.idle && allHandlersFinished()) return view();
     }
   }
 
-  // Closed: no event is dropped, every queued dispatch finishes before the run ends.
-  await condition(() => webhookQueue.length === 0 && salesforceQueue.length === 0 && dispatching === 0 && allHandlersFinished());
-  return view();
+  return legacyLoops();
 }

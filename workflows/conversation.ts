@@ -7,6 +7,7 @@ import {
   allHandlersFinished,
   condition,
   log,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -35,20 +36,42 @@ import {
   type ConversationState,
   type ConversationTransitionAction,
 } from '../src/domain/conversation';
+import { DeadlineTimer, DispatchLane, Wakeup } from './ordered-loop';
 
 const { routeEvent } = proxyActivities<DispatchActivities>(ROUTE_EVENT_OPTIONS);
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
+/**
+ * Patch: one ordered loop commands the silence timer and every dispatch once the activation has settled (see
+ * ./ordered-loop). Runs recorded before it used a timer loop and a dispatch loop woken concurrently.
+ */
+export const CONVERSATION_ORDERED_LOOP = 'conversation-one-ordered-loop';
+
 /** Runs one conversation; returns its final view once it has ended and every event was handed over. */
 export async function conversationWorkflow(input: ConversationInput): Promise<ConversationView> {
+  // Decided once, first: a run keeps the loop structure it started with for its whole life.
+  const ordered = patched(CONVERSATION_ORDERED_LOOP);
   const conversationId = input.conversationId;
   const workflowId = workflowInfo().workflowId;
   const indexSearchAttributes = input.indexSearchAttributes !== false;
 
   let state: ConversationState = initialConversationState(input);
   const events: ConversationEventRecord[] = [];
-  const outbox: WebhookEnvelope<ConversationObject>[] = [];
+  const wakeup = new Wakeup(ordered);
+  const wake = (): void => wakeup.wake();
+  const lane = new DispatchLane<WebhookEnvelope<ConversationObject>>(async (envelope) => {
+    try {
+      await routeEvent({ envelope, sourceWorkflowId: workflowId });
+    } catch (err) {
+      // 72 hours of failures: logged, and the conversation goes on with the next event.
+      log.error('webhook routing gave up after 72 hours', { conversationId, eventId: envelope.id, error: String(err) });
+    } finally {
+      publish();
+    }
+  }, wake);
+  // The legacy loops read the lane's queue directly.
+  const outbox = lane.queue;
   const ignored: IgnoredSignal[] = [];
   let dispatching = 0;
   // Bumped by every applied action, so the timer loop re-reads the deadline.
@@ -116,6 +139,7 @@ export async function conversationWorkflow(input: ConversationInput): Promise<Co
     }
     if (state.phase !== before) indexPhase();
     publish();
+    wake();
   }
 
   setHandler(answerSignal, (p) => apply({ kind: 'answer', ...p }, 'answer'));
@@ -137,37 +161,64 @@ export async function conversationWorkflow(input: ConversationInput): Promise<Co
     },
   );
 
-  async function drainOutbox(): Promise<void> {
+  if (ordered) {
+    indexPhase();
+    publish();
+    return orderedLoop();
+  }
+  return legacyLoops();
+
+  /** The silence timer and the dispatch of events, commanded in that order from each settled activation. */
+  async function orderedLoop(): Promise<ConversationView> {
+    const timer = new DeadlineTimer(wake);
+    wake();
     for (;;) {
-      await condition(() => outbox.length > 0);
-      const envelope = outbox[0];
-      dispatching++;
-      try {
-        await routeEvent({ envelope, sourceWorkflowId: workflowId });
-      } catch (err) {
-        // 72 hours of failures: logged, and the conversation goes on with the next event.
-        log.error('webhook routing gave up after 72 hours', { conversationId, eventId: envelope.id, error: String(err) });
-      } finally {
-        outbox.shift();
-        dispatching--;
-        publish();
-      }
+      await wakeup.next();
+      const due = isEnded(state) ? null : abandonDeadlineMs(state);
+      if (due !== null && timer.reached(due)) apply({ kind: 'abandon' }, 'abandonTimer');
+      timer.set(isEnded(state) ? null : abandonDeadlineMs(state));
+      lane.pump();
+      if (isEnded(state) && lane.idle && allHandlersFinished()) return view();
     }
   }
-  // The loop lives as long as the workflow; the end waits for an empty outbox instead of this promise.
-  void drainOutbox();
 
-  indexPhase();
-  publish();
+  /**
+   * Runs started before CONVERSATION_ORDERED_LOOP: kept as they were so their histories replay (their command
+   * order depends on how the SDK groups jobs into activations; see ./ordered-loop).
+   */
+  async function legacyLoops(): Promise<ConversationView> {
+    async function drainOutbox(): Promise<void> {
+      for (;;) {
+        await condition(() => outbox.length > 0);
+        const envelope = outbox[0];
+        dispatching++;
+        try {
+          await routeEvent({ envelope, sourceWorkflowId: workflowId });
+        } catch (err) {
+          // 72 hours of failures: logged, and the conversation goes on with the next event.
+          log.error('webhook routing gave up after 72 hours', { conversationId, eventId: envelope.id, error: String(err) });
+        } finally {
+          outbox.shift();
+          dispatching--;
+          publish();
+        }
+      }
+    }
+    // The loop lives as long as the workflow; the end waits for an empty outbox instead of this promise.
+    void drainOutbox();
 
-  while (!isEnded(state)) {
-    const deadline = abandonDeadlineMs(state) as number;
-    const seen = version;
-    const wait = deadline - Date.now();
-    const changed = wait > 0 ? await condition(() => version !== seen, wait) : false;
-    if (!changed) apply({ kind: 'abandon' }, 'abandonTimer');
+    indexPhase();
+    publish();
+
+    while (!isEnded(state)) {
+      const deadline = abandonDeadlineMs(state) as number;
+      const seen = version;
+      const wait = deadline - Date.now();
+      const changed = wait > 0 ? await condition(() => version !== seen, wait) : false;
+      if (!changed) apply({ kind: 'abandon' }, 'abandonTimer');
+    }
+
+    await condition(() => outbox.length === 0 && dispatching === 0 && allHandlersFinished());
+    return view();
   }
-
-  await condition(() => outbox.length === 0 && dispatching === 0 && allHandlersFinished());
-  return view();
 }

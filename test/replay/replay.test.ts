@@ -64,7 +64,10 @@ test('an incompatible change to the booking workflow makes the replay fail', asy
   const source = fs.readFileSync(path.join(__dirname, '..', '..', 'workflows', 'booking.ts'), 'utf8');
   const anchor = '  apply(started.effects);\n  publish();\n';
   expect(source).toContain(anchor);
-  const changed = source.replace(/'\.\.\/src\//g, "'../../../src/").replace(anchor, `  await condition(() => false, 1000);\n${anchor}`);
+  const changed = source
+    .replace(/'\.\.\/src\//g, "'../../../src/")
+    .replace(/'\.\/(?=[a-z-]+')/g, "'../../../workflows/")
+    .replace(anchor, `  await condition(() => false, 1000);\n${anchor}`);
   fs.mkdirSync(tmpDir, { recursive: true });
   const changedPath = path.join(tmpDir, 'booking.ts');
   fs.writeFileSync(changedPath, changed);

@@ -28,11 +28,14 @@ import { answerSignal, closeSignal, type ConversationInput } from '../../src/sha
 import { DELIVERY_FAILURE, type DeliveryHandoff, type DeliveryInput, type RoutableEvent, type SalesforceSyncInput } from '../../src/shared/dispatch-contract';
 import { alice, approvalPage, automaticPage, bob, bobPage, bookingInput } from '../fixtures/bookings';
 import { localEnv, timeSkippingEnv, uniqueTaskQueue, workflowBundle } from '../helpers/temporal-env';
+import { recordRestartScenarios } from './restart-scenarios';
 
 /** Where the committed histories live. */
 export const HISTORIES_DIR = path.join(__dirname, 'histories');
 /** Histories from before a versioned change (patched()); never rewritten by a refresh. */
 export const PINNED_PREFIX = 'pinned--';
+/** Histories recorded across worker restarts. */
+export const RESTART_PREFIX = 'restart--';
 
 const hour = 3600_000;
 const connectedPage = { ...automaticPage, id: 'BP-sf', salesforce: { connected: true, create_activity_event: true, relate_to: 'lead' as const, create_missing_record: false } };
@@ -306,7 +309,7 @@ async function runAll(env: TestWorkflowEnvironment, scenarios: Record<string, Sc
 /** Runs every scenario and (re)writes test/replay/histories/<scenario>.json; returns the names written. */
 export async function recordHistories(dir = HISTORIES_DIR): Promise<string[]> {
   const out = new Map<string, string>();
-  // REPLAY_RECORD_ONLY=dev-server re-records only the indexed scenarios and leaves the other files as they are.
+  // REPLAY_RECORD_ONLY=dev-server re-records only the dev-server scenarios (indexed, and across restarts) and leaves the other files as they are.
   // REPLAY_RECORD_ONLY=<name>,<name> records only those time-skipping scenarios (new ones) and rewrites nothing else.
   const only = process.env.REPLAY_RECORD_ONLY;
   const onlyDevServer = only === 'dev-server';
@@ -329,6 +332,11 @@ export async function recordHistories(dir = HISTORIES_DIR): Promise<string[]> {
     const local = await localEnv();
     try {
       await runAll(local, DEV_SERVER_SCENARIOS, out);
+      // Every action in a freshly restarted worker's first task (test/replay/restart-scenarios.ts).
+      for (const r of await recordRestartScenarios(local, await workflowBundle(), uniqueTaskQueue('replay-record-restart'))) {
+        if (JSON.stringify(r.events) !== JSON.stringify(r.expected)) throw new Error(`${r.name} ended with ${r.events.join(', ')}, not ${r.expected.join(', ')}`);
+        out.set(`${RESTART_PREFIX}${r.name}`, historyJSON(r.history));
+      }
     } finally {
       await local.teardown();
     }

@@ -1,7 +1,8 @@
 /**
  * What the booking API does beyond validation: resolve pages and users into the snapshots a workflow
  * carries, start booking workflows (REJECT_DUPLICATE, search attributes and UI summary set at start),
- * send actions through the validated update, and read bookings through queries and visibility.
+ * send actions through the validated update, and read bookings without depending on replay: a closed run
+ * answers from its result, only a running one through the query.
  */
 import { randomBytes } from 'node:crypto';
 import {
@@ -41,6 +42,7 @@ import { createBookingPagesRepository, toSnapshot } from '../store/booking-pages
 import { createUsersRepository, toUserSnapshot } from '../store/users-repository';
 import { NotFoundError } from '../store/repository-errors';
 import { ApiError } from '../api/plugins/errors';
+import { readWorkflowView } from '../temporal/read-view';
 import type { bookingWorkflow } from '../../workflows/booking';
 
 /** Fields of a new booking as the API received them. */
@@ -99,6 +101,15 @@ export function createBookingService(deps: { config: Config; db: Db; temporal: C
 
   function notFound(id: string): ApiError {
     return ApiError.notFound(`No such booking: '${id}'`);
+  }
+
+  async function read(id: string): Promise<BookingView> {
+    try {
+      return await readWorkflowView(temporal, id, getBookingQuery, `Booking '${id}'`);
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) throw notFound(id);
+      throw err;
+    }
   }
 
   /** Builds the workflow input; rejects a start time in the past before anything is started. */
@@ -197,19 +208,15 @@ export function createBookingService(deps: { config: Config; db: Db; temporal: C
         } catch (err) {
           // A retried package request finds the sessions it already started.
           if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-          views.push(await handle(input.bookingId).query(getBookingQuery));
+          views.push(await read(input.bookingId));
         }
       }
       return { id: packageId, views };
     },
 
+    /** The booking's view: a closed run's result, a running one's query; 404, 410 or 503 naming it otherwise. */
     async get(id: string): Promise<BookingView> {
-      try {
-        return await handle(id).query(getBookingQuery);
-      } catch (err) {
-        if (err instanceof WorkflowNotFoundError) throw notFound(id);
-        throw err;
-      }
+      return read(id);
     },
 
     /** Sends one action through the validated update: a refusal is a 409 with the workflow's reason. */

@@ -3,7 +3,8 @@
  * The conversation lives in its workflow; the store only maps a visitor to their open conversations so
  * that starting one with another bot closes the earlier one. Lists come from Temporal visibility (the
  * ConversationStatus search attribute), in visibility's order: running conversations newest first, then
- * finished ones, most recently finished first.
+ * finished ones, most recently finished first. A finished conversation is read from its run's result, never
+ * by replaying it; runs that ended without one (terminated, failed) are left out of lists.
  */
 import { Type } from '@sinclair/typebox';
 import { WorkflowIdReusePolicy, WorkflowNotFoundError } from '@temporalio/common';
@@ -29,6 +30,7 @@ import { initialConversationState } from '../../../domain/conversation';
 import { createConversationsRepository } from '../../../store/conversations-repository';
 import { createUsersRepository, toUserSnapshot } from '../../../store/users-repository';
 import { newObjectId } from '../../../store/ids';
+import { readWorkflowView } from '../../../temporal/read-view';
 
 const WORKFLOW_TYPE = 'conversationWorkflow';
 
@@ -49,9 +51,12 @@ const conversationsPlugin = async (app: FastifyTypebox) => {
   const idParam = IdParam(CONVERSATION_ID_PREFIX);
   app.addSchema(Conversation);
 
-  async function readConversation(id: string): Promise<ConversationObject> {
+  /** A finished run answers from its result, a running one through the query; see readWorkflowView. */
+  async function readConversation(id: string, known?: Pick<WorkflowExecutionInfo, 'status' | 'runId'>): Promise<ConversationObject> {
     try {
-      const view = await temporal.workflow.getHandle(conversationWorkflowId(id)).query(getConversationQuery);
+      // Only a closed status is final: a listing's "running" may be stale, so that run is described again.
+      const run = known?.status.name === 'COMPLETED' ? { status: known.status.name, runId: known.runId } : undefined;
+      const view = await readWorkflowView(temporal, conversationWorkflowId(id), getConversationQuery, `Conversation '${id}'`, run);
       return view.conversation;
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) throw notFound(id);
@@ -131,7 +136,8 @@ const conversationsPlugin = async (app: FastifyTypebox) => {
     async (request) => {
       const { status, limit = 10, before, after } = request.query;
       if (before !== undefined && after !== undefined) throw ApiError.badRequest("Pass either 'before' or 'after', not both", 'before');
-      const clauses = [`WorkflowType = '${WORKFLOW_TYPE}'`];
+      // A run that ended without a result (terminated, failed) has no final view to read without replay: not listed.
+      const clauses = [`WorkflowType = '${WORKFLOW_TYPE}'`, `ExecutionStatus IN ('Running', 'Completed')`];
       if (status) clauses.push(`ConversationStatus IN (${conversationPhasesOf(status as ConversationStatus).map((p) => `'${p}'`).join(', ')})`);
       const cursorId = after ?? before;
       if (cursorId !== undefined) {
@@ -163,7 +169,7 @@ const conversationsPlugin = async (app: FastifyTypebox) => {
       }
       const hasMore = infos.length > limit;
       const page = before === undefined ? infos.slice(0, limit) : infos.slice(-limit);
-      const data = await Promise.all(page.map((info) => readConversation(info.workflowId)));
+      const data = await Promise.all(page.map((info) => readConversation(info.workflowId, info)));
       return { object: 'list' as const, data, has_more: hasMore };
     },
   );

@@ -3,17 +3,19 @@
  * worker + API in one child process on free ports. A booking made over HTTP reaches a webhook receiver
  * (signature checked with the `standardwebhooks` package) and Salesforce; the process stops on SIGTERM;
  * a second start on the same data finds the open booking; headless Chromium finds it in the Temporal UI
- * filtered by BookingStatus.
+ * filtered by BookingStatus. Last, every history on that dev server replays against the current workflow code.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
 import { Webhook } from 'standardwebhooks';
 import { chromium } from 'playwright-core';
 import { freePort } from '../../src/temporal/dev-server';
 import { isValidOncehubSignature } from '../../src/webhooks/verify';
+import { replayEveryHistory } from '../helpers/replay-gate';
 
 const ROOT = path.join(__dirname, '..', '..');
 const API_KEY = 'e2e-key';
@@ -190,3 +192,15 @@ test('a booking made through the API is delivered, synced, survives a restart an
     await browser.close();
   }
 }, 300_000);
+
+test('every history on the server replays against the current workflow code', async () => {
+  // The engine started above is still running: its dev server holds every workflow the test made, on both starts.
+  const connection = await Connection.connect({ address: `127.0.0.1:${ports.dev}` });
+  try {
+    const gate = await replayEveryHistory(new Client({ connection }), { label: 'e2e' });
+    expect(gate.failures).toEqual([]);
+    expect(gate.replayed).toBeGreaterThan(0);
+  } finally {
+    await connection.close();
+  }
+});

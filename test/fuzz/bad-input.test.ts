@@ -2,8 +2,10 @@
  * Hostile input over real HTTP: malformed JSON, bodies over API_BODY_LIMIT_BYTES, wrong content types, invalid
  * unicode (lone surrogates, invalid UTF-8 bytes) and ids of the wrong kind. Each must get a clear 4xx with the
  * API's error body {type, message} and leave nothing behind: no workflow started, no store row written.
+ * Then every workflow history on the server replays against the current workflow code.
  */
 import { request } from 'undici';
+import { replayEveryHistory } from '../helpers/replay-gate';
 import { startApiStack, STACK_API_KEY, type ApiStack } from './api-stack';
 
 jest.setTimeout(120_000);
@@ -117,4 +119,10 @@ test('the same request, well-formed, does start a booking (so the cases above fa
   expect(res.status).toBe(201);
   await new Promise((r) => setTimeout(r, 1500));
   expect((await sideEffects()).workflows).toBeGreaterThan(before.workflows);
+});
+
+test('every history on the server replays against the current workflow code', async () => {
+  const gate = await replayEveryHistory(stack.env.client, { label: 'bad input' });
+  expect(gate.failures).toEqual([]);
+  expect(gate.replayed).toBeGreaterThan(0);
 });

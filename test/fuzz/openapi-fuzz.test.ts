@@ -2,7 +2,9 @@
  * Property-based fuzzing of every operation in /v2/openapi.json with schemathesis, against the API listening
  * over a real dev server, worker and store: no 5xx (not_a_server_error) and every response inside its
  * documented schema (response_schema_conformance). Bounded examples and a fixed seed keep it reproducible.
+ * Then every workflow history the fuzzing left on the server replays against the current workflow code.
  */
+import { replayEveryHistory } from '../helpers/replay-gate';
 import { runSchemathesis } from './schemathesis';
 import { startApiStack, STACK_API_KEY, type ApiStack } from './api-stack';
 
@@ -29,4 +31,10 @@ test('schemathesis finds no server error and no response outside its schema on a
   const summary = run.output.slice(run.output.lastIndexOf('SUMMARY'));
   console.log(`[fuzz] schemathesis exit ${run.code}\n${summary}`);
   if (run.code !== 0) throw new Error(`schemathesis reported failures:\n${run.output.slice(-12_000)}`);
+});
+
+test('every history on the server replays against the current workflow code', async () => {
+  const gate = await replayEveryHistory(stack.env.client, { label: 'openapi fuzz' });
+  expect(gate.failures).toEqual([]);
+  expect(gate.replayed).toBeGreaterThan(0);
 });

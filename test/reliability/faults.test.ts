@@ -7,7 +7,8 @@
  *      attempt fails, so each is delivered by the schedule's 35 s retry).
  * After each: every webhook delivered at least once under its stable event id with a valid signature, exactly
  * one Salesforce Event per booking with the right final status, each booking in the state its actions say,
- * every completion timer fired. Finally no secret appears in any history on the server. Counts are printed.
+ * every completion timer fired. Finally no secret appears in any history on the server, and every history (open
+ * and closed) replays against the current workflow code. Counts are printed.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -36,6 +37,7 @@ import {
 import { startTestPostgres, type TestPostgres } from '../helpers/postgres';
 import { startReceiver, type Receiver } from '../webhooks/receiver';
 import { uniqueTaskQueue } from '../helpers/temporal-env';
+import { replayEveryHistory } from '../helpers/replay-gate';
 import { scanHistories } from '../security/history-scan';
 import { spawnWorker, type WorkerProcess } from './worker-process';
 
@@ -458,4 +460,11 @@ it('no webhook secret, Salesforce credential or token appears in any workflow hi
   report('history secret scan (fault suite)', { workflows: scan.workflows, events: scan.events, megabytes: +(scan.bytes / 1e6).toFixed(1), secretsChecked: Object.keys(secrets).length, leaks: scan.leaks.length });
   expect(scan.workflows).toBeGreaterThan(320);
   expect(scan.leaks).toEqual([]);
+});
+
+it('every history on the server replays against the current workflow code', async () => {
+  // Kills, restarts and the server outage above left histories a worker had to pick up mid-run: each must replay.
+  const gate = await replayEveryHistory(client, { label: 'fault suite' });
+  expect(gate.failures).toEqual([]);
+  expect(gate.replayed).toBeGreaterThan(320);
 });

@@ -54,11 +54,20 @@ const PAGE: BookingPageSnapshot = {
   salesforce: { connected: true, create_activity_event: true, relate_to: 'lead', create_missing_record: false },
 };
 
-type Plan = 'complete' | 'cancel' | 'reschedule';
+/** The same page without the Salesforce connector: its bookings must create no Event. */
+const PLAIN_PAGE: BookingPageSnapshot = { ...PAGE, id: 'BP-reliability-plain', salesforce: { ...PAGE.salesforce, connected: false, create_activity_event: false } };
+
+type Plan = 'complete' | 'cancel' | 'reschedule' | 'requestReschedule';
 const EXPECTED: Record<Plan, { status: string; events: string[]; sfStatus: string }> = {
   complete: { status: 'completed', events: ['booking.scheduled', 'booking.completed'], sfStatus: 'Completed' },
   cancel: { status: 'canceled', events: ['booking.scheduled', 'booking.canceled'], sfStatus: 'Canceled' },
   reschedule: { status: 'completed', events: ['booking.scheduled', 'booking.rescheduled', 'booking.completed'], sfStatus: 'Completed' },
+  // The user asks for a new time, the customer picks one: the booking goes on and completes.
+  requestReschedule: {
+    status: 'completed',
+    events: ['booking.scheduled', 'booking.canceled_reschedule_requested', 'booking.rescheduled', 'booking.completed'],
+    sfStatus: 'Completed',
+  },
 };
 
 let tmp: string;
@@ -124,8 +133,8 @@ function workerEnv(taskQueue: string): NodeJS.ProcessEnv {
   };
 }
 
-function startWorker(name: string, taskQueue: string): WorkerProcess {
-  const w = spawnWorker(name, workerEnv(taskQueue));
+function startWorker(name: string, taskQueue: string, extraEnv: NodeJS.ProcessEnv = {}): WorkerProcess {
+  const w = spawnWorker(name, { ...workerEnv(taskQueue), ...extraEnv });
   workers.push(w);
   return w;
 }
@@ -136,14 +145,14 @@ function serviceFor(taskQueue: string): BookingService {
 }
 
 /** A booking whose one-minute meeting is under way and ends `endsInMs` from now (no no-show window after). */
-function bookingInput(endsInMs: number, n: number): BookingInput {
+function bookingInput(endsInMs: number, n: number, page: BookingPageSnapshot = PAGE): BookingInput {
   const now = Date.now();
   const bookingId = newBookingId();
   return {
     bookingId,
     trackingId: bookingId.slice(5, 15),
     createdAt: new Date(now).toISOString(),
-    page: PAGE,
+    page,
     owner: OWNER,
     startTime: new Date(now + endsInMs - 60_000).toISOString(),
     durationMinutes: 1,
@@ -311,12 +320,21 @@ async function verifyScenario(s: Scenario, subs: Subscriber[], timeoutMs: number
     const id = ids[i];
     const mine = events.filter((e) => e.Booking_Id__c === id);
     const want = EXPECTED[s.plans.get(id)!].sfStatus;
+    if (v.booking.booking_page === PLAIN_PAGE.id) {
+      if (mine.length !== 0 || v.salesforce.state !== 'disabled') sfWrong.push(`${id} (unconnected page): ${mine.length} Events, ${v.salesforce.state}`);
+      return;
+    }
     if (mine.length !== 1) sfWrong.push(`${id}: ${mine.length} Events`);
     else if (mine[0].Event_Status__c !== want) sfWrong.push(`${id}: Event_Status__c ${String(mine[0].Event_Status__c)}, want ${want}`);
     else if (v.salesforce.state !== 'synced' || v.salesforce.activity_event_id !== mine[0].Id) sfWrong.push(`${id}: booking says ${JSON.stringify(v.salesforce)}`);
   });
   expect(sfWrong).toEqual([]);
-  counts.salesforceEvents = { total: events.length, bookingsWithOne: Object.values(perBooking).filter((n) => n === 1).length, byStatus: countBy(events.map((e) => String(e.Event_Status__c))) };
+  counts.salesforceEvents = {
+    total: events.length,
+    bookingsWithOne: Object.values(perBooking).filter((n) => n === 1).length,
+    unconnectedBookings: views.filter((v) => v.booking.booking_page === PLAIN_PAGE.id).length,
+    byStatus: countBy(events.map((e) => String(e.Event_Status__c))),
+  };
   return counts;
 }
 
@@ -448,6 +466,57 @@ it('dev server stopped and restarted on the same SQLite file while a subscriber 
     ...counts,
     seconds: Math.round((Date.now() - t0) / 1000),
   });
+});
+
+it('actions while the worker is stopped, started and killed mid-dispatch, with a cache of three: nothing lost, every booking readable', async () => {
+  // Issue 13: an action in a restarted worker's first task used to write a history that no later replay could
+  // follow. Here every action meets a worker that just started, most tasks start from a replay (the cache holds
+  // three workflows), and the second worker dies with those actions' dispatches in flight.
+  const t0 = Date.now();
+  const queueD = uniqueTaskQueue('reliability-d');
+  const smallCache = { WORKER_MAX_CACHED_WORKFLOWS: '3' };
+  let worker = startWorker('D1', queueD, smallCache);
+  await worker.ready;
+  const service = serviceFor(queueD);
+  const planOf = (i: number): Plan => (['cancel', 'reschedule', 'requestReschedule', 'complete'] as const)[i % 4];
+  // Half on a Salesforce-connected page, half on an unconnected one; meetings end 60-70 s from now.
+  const inputs = Array.from({ length: 80 }, (_, i) => bookingInput(60_000 + (i % 10) * 1_000, i, i % 2 === 0 ? PAGE : PLAIN_PAGE));
+  const plans = new Map(inputs.map((input, i) => [input.bookingId, planOf(i)] as const));
+  await pool(inputs, 10, (input) => startBooking(input, queueD));
+  await sleep(3_000);
+
+  // 1. Stopped: the actions wait for a worker, as an API client would.
+  await worker.stop();
+  const ids = [...plans.keys()];
+  const firstActions = pool(ids, 20, async (id) => {
+    const plan = plans.get(id)!;
+    if (plan === 'cancel') await service.act(id, { kind: 'cancel', actionedBy: 'customer', reason: 'restart churn' });
+    if (plan === 'reschedule') await service.act(id, { kind: 'reschedule', startTime: new Date(Date.now() + 45_000).toISOString(), durationMinutes: 1, actionedBy: 'customer' });
+    if (plan === 'requestReschedule') await service.act(id, { kind: 'requestReschedule', reason: 'restart churn', userId: OWNER.id });
+  });
+  await sleep(2_000);
+  // 2. Started: each action is in that worker's first task for its booking.
+  worker = startWorker('D2', queueD, smallCache);
+  await worker.ready;
+  await firstActions;
+  // 3. Killed with the actions' webhook routing and Salesforce writes in flight.
+  await worker.kill();
+  const customerReschedules = pool(
+    ids.filter((id) => plans.get(id) === 'requestReschedule'),
+    20,
+    (id) => service.act(id, { kind: 'reschedule', startTime: new Date(Date.now() + 45_000).toISOString(), durationMinutes: 1, actionedBy: 'customer' }),
+  );
+  await sleep(2_000);
+  worker = startWorker('D3', queueD, smallCache);
+  await worker.ready;
+  await customerReschedules;
+
+  const lastEnd = Math.max(...inputs.map((i) => Date.parse(i.startTime) + 60_000), Date.now() + 105_000);
+  const counts = await verifyScenario({ label: 'restart churn', service, plans, lastEnd }, [subscribers[0]], 240_000);
+  // Every booking answers a read (a closed run from its result), after all that.
+  const reads = await pool(ids, 20, (id) => service.get(id).then((v) => v.booking.status, (err: unknown) => `error: ${String(err)}`));
+  expect(reads.filter((r) => r.startsWith('error'))).toEqual([]);
+  report('restart churn (worker stopped, started, killed mid-dispatch; cache of 3)', { ...counts, reads: reads.length, seconds: Math.round((Date.now() - t0) / 1000) });
 });
 
 it('no webhook secret, Salesforce credential or token appears in any workflow history on the server', async () => {

@@ -44,7 +44,7 @@ import {
   type SalesforceSyncState,
 } from '../src/shared/booking-contract';
 import { ROUTE_EVENT_OPTIONS, type DispatchActivities, type NoteActivities, type SalesforceActivities, type SalesforceSyncResult } from '../src/shared/dispatch-contract';
-import { decide, initialState, nextDeadline, onDeadline, type BookingState, type Effect } from '../src/domain/booking/state-machine';
+import { changesNothing, decide, initialState, nextDeadline, onDeadline, type BookingState, type Effect } from '../src/domain/booking/state-machine';
 import { bookingDetails, bookingView, initialSalesforceState, toBookingObject, wantsSalesforceSync } from '../src/domain/booking/booking-object';
 import { RETRY_WINDOW_MS } from '../src/domain/retry-schedule';
 // Imported by file, not through the webhooks barrel, so nothing but pure code enters the bundle.
@@ -214,6 +214,9 @@ export async function bookingWorkflow(input: BookingInput): Promise<BookingView>
   async function onSignal(action: BookingAction): Promise<void> {
     const d = decide(state, action, Date.now());
     if (!d.ok) return ignore(action.kind, d.reason);
+    // Runs on the ordered loop postdate this check (both came in one release), so it needs no patch of its own.
+    const unchanged = ordered ? changesNothing(state, action) : null;
+    if (unchanged) return ignore(action.kind, unchanged);
     transition(d.state, d.effects);
   }
 
@@ -244,6 +247,9 @@ export async function bookingWorkflow(input: BookingInput): Promise<BookingView>
       validator: (action) => {
         const d = decide(state, action, Date.now());
         if (!d.ok) throw new Error(d.reason);
+        // Validators run only live, never on replay: refusing more here cannot break a recorded history.
+        const unchanged = changesNothing(state, action);
+        if (unchanged) throw new Error(unchanged);
       },
     },
   );

@@ -1,5 +1,5 @@
 /** The booking state machine without a server: each action in each phase, and the deadlines. */
-import { decide, initialState, nextDeadline, onDeadline, type BookingState } from '../../src/domain/booking/state-machine';
+import { changesNothing, decide, initialState, nextDeadline, onDeadline, type BookingState } from '../../src/domain/booking/state-machine';
 import { toBookingObject, wantsSalesforceSync } from '../../src/domain/booking/booking-object';
 import type { BookingAction } from '../../src/shared/booking-contract';
 import { approvalPage, bob, bookingInput } from '../fixtures/bookings';
@@ -112,4 +112,38 @@ test('salesforce sync is wanted when the page (or the page a reassignment left) 
   expect(wantsSalesforceSync(noEvents)).toBe(false);
   expect(wantsSalesforceSync(on)).toBe(true);
   expect(wantsSalesforceSync(off, on)).toBe(true);
+});
+
+describe('actions that change nothing', () => {
+  const sameTime = (s: BookingState, o: Partial<Extract<BookingAction, { kind: 'reschedule' }>> = {}): BookingAction => ({
+    kind: 'reschedule',
+    startTime: new Date(Date.parse(s.startTime)).toISOString().replace('.000Z', 'Z'),
+    actionedBy: 'customer',
+    ...o,
+  });
+
+  test('a reschedule to the time and length the booking has changes nothing, in any spelling of that instant', () => {
+    const s = active();
+    expect(decide(s, sameTime(s), T0 + 1).ok).toBe(true); // allowed by the state machine...
+    expect(changesNothing(s, sameTime(s))).toBe('the booking is already at that time'); // ...but changes nothing
+    expect(changesNothing(s, sameTime(s, { durationMinutes: s.durationMinutes }))).not.toBeNull();
+  });
+
+  test('another length, another time, or the customer answering a reschedule request does change it', () => {
+    const s = active();
+    expect(changesNothing(s, sameTime(s, { durationMinutes: s.durationMinutes + 15 }))).toBeNull();
+    expect(changesNothing(s, { kind: 'reschedule', startTime: later, actionedBy: 'customer' })).toBeNull();
+    const a = awaiting();
+    expect(changesNothing(a, sameTime(a))).toBeNull();
+    for (const [name, action] of Object.entries(actions)) if (name !== 'reschedule') expect(changesNothing(s, action)).toBeNull();
+  });
+
+  test('in approval mode, the new time already waiting for approval changes nothing', () => {
+    const approved = decide(requested(), { kind: 'approve' }, T0 + 1);
+    if (!approved.ok) throw new Error(approved.reason);
+    const asked = decide(approved.state, { kind: 'reschedule', startTime: later, actionedBy: 'customer' }, T0 + 2);
+    if (!asked.ok) throw new Error(asked.reason);
+    expect(changesNothing(asked.state, { kind: 'reschedule', startTime: later, actionedBy: 'customer' })).toBe('that new time is already waiting for approval');
+    expect(changesNothing(asked.state, { kind: 'reschedule', startTime: new Date(T0 + 11 * HOUR).toISOString(), actionedBy: 'customer' })).toBeNull();
+  });
 });

@@ -365,4 +365,25 @@ describe('late or forbidden signals are ignored and recorded, never fatal', () =
       expect(final.ignored_signals).toEqual([]);
     });
   });
+
+  test('a reschedule to the time the booking already has changes nothing: the update refuses it, the signal is ignored', async () => {
+    await withWorker(async (h) => {
+      const input = bookingInput({ now: await env.currentTimeMs() });
+      const handle = await h.start(input);
+      await waitFor(handle, (v) => v.events.length === 1);
+      const same = { kind: 'reschedule' as const, startTime: input.startTime, actionedBy: 'customer' as const };
+      // A double click: the second request finds the booking already at that time.
+      await expect(handle.executeUpdate(applyActionUpdate, { args: [same] })).rejects.toMatchObject({
+        cause: { message: expect.stringMatching(/already at that time/) },
+      });
+      await handle.signal(rescheduleSignal, { startTime: input.startTime, actionedBy: 'customer' });
+      const v = await waitFor(handle, (x) => x.ignored_signals.length === 1);
+      expect(v.ignored_signals[0]).toMatchObject({ signal: 'reschedule', reason: 'the booking is already at that time' });
+      await handle.signal(cancelSignal, { actionedBy: 'user', reason: 'done' });
+      const final = await handle.result();
+      // No booking.rescheduled: nothing reached webhook routing or Salesforce for either request.
+      expect(types(final)).toEqual(['booking.scheduled', 'booking.canceled']);
+      expect(h.routed.map((e) => e.envelope.type)).toEqual(['booking.scheduled', 'booking.canceled']);
+    });
+  });
 });

@@ -273,6 +273,26 @@ export function decide(state: BookingState, action: BookingAction, now: number):
   }
 }
 
+/**
+ * Why an action that decide() accepts would change nothing a customer can see, or null: a reschedule to the
+ * time (and length) the booking already has, or to the time already waiting for approval. Such an action is
+ * refused (API: 409) or ignored (signal), so a double click or a retried request sends no second webhook and
+ * makes no second Salesforce write. After a user's reschedule request the customer may pick the old time again:
+ * that does change the booking (it is scheduled again).
+ */
+export function changesNothing(state: BookingState, action: BookingAction): string | null {
+  if (action.kind !== 'reschedule' || state.phase !== 'active') return null;
+  const at = Date.parse(action.startTime);
+  const duration = action.durationMinutes ?? state.durationMinutes;
+  const pending = state.pendingReschedule;
+  if (pending) {
+    const same = at === Date.parse(pending.startTime) && duration === pending.durationMinutes;
+    return same ? 'that new time is already waiting for approval' : null;
+  }
+  const same = at === Date.parse(state.startTime) && duration === state.durationMinutes;
+  return same ? 'the booking is already at that time' : null;
+}
+
 /** The next moment the booking moves by itself, or null when only a signal can move it. */
 export function nextDeadline(state: BookingState): number | null {
   const s = state.input.settings;

@@ -5,10 +5,11 @@
 import Fastify, { type FastifyBaseLogger } from 'fastify';
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { ErrorBody, isIanaTimezone } from './api/schemas/common';
+import { ErrorBody } from './api/schemas/common';
 import { registerAuth } from './api/plugins/auth';
-import { registerErrorHandling } from './api/plugins/errors';
+import { clientErrorHandler, frameworkErrors, registerErrorHandling } from './api/plugins/errors';
 import { registerJsonBodyParser } from './api/plugins/json-body';
+import { schemaController } from './api/plugins/validation';
 import type { AppDeps, FastifyTypebox } from './api/types';
 import { routeGroups } from './api/routes';
 
@@ -32,26 +33,12 @@ export async function buildApp(deps: AppDeps, opts: BuildAppOptions = {}): Promi
   const app = Fastify({
     bodyLimit: deps.config.api.bodyLimitBytes,
     ...loggerOpts,
-    ajv: {
-      customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false },
-      plugins: [
-        // eslint-disable-next-line @typescript-eslint/no-explicit-any
-        (ajv: any) => {
-          ajv.addFormat('iana-timezone', isIanaTimezone);
-          ajv.addFormat('date-time', (s: string) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/.test(s) && !Number.isNaN(Date.parse(s)));
-          ajv.addFormat('email', (s: string) => /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(s));
-          ajv.addFormat('uri', (s: string) => {
-            try {
-              new URL(s);
-              return true;
-            } catch {
-              return false;
-            }
-          });
-          return ajv;
-        },
-      ],
-    },
+    // Bodies are validated without type coercion, query strings with it (src/api/plugins/validation.ts).
+    schemaController: schemaController(),
+    // Every error in the API's {type, message, param} shape, the framework's and the HTTP parser's included.
+    frameworkErrors,
+    clientErrorHandler,
+    return503OnClosing: false,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.decorate('deps', deps);

@@ -38,6 +38,8 @@ export interface Config {
   booking: {
     noShowWindowMinutes: number;
     rescheduleRequestTtlMinutes: number;
+    /** How far ahead a booking may start (create, package session, reschedule); later is a 400. */
+    horizonDays: number;
   };
   webhooks: {
     connectTimeoutMs: number;
@@ -173,6 +175,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     booking: {
       noShowWindowMinutes: int(env, 'NO_SHOW_WINDOW_MINUTES', 7 * 24 * 60),
       rescheduleRequestTtlMinutes: int(env, 'RESCHEDULE_REQUEST_TTL_MINUTES', 30 * 24 * 60),
+      horizonDays: int(env, 'BOOKING_HORIZON_DAYS', 730),
     },
     webhooks: {
       connectTimeoutMs: int(env, 'WEBHOOK_CONNECT_TIMEOUT_MS', 5_000),
@@ -208,6 +211,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     logLevel: str(env, 'LOG_LEVEL', 'info'),
   };
+  if (config.booking.horizonDays < 1) throw new ConfigError('BOOKING_HORIZON_DAYS must be at least 1');
   if (config.salesforce.mode === 'org' && (!config.salesforce.clientId || !config.salesforce.clientSecret)) {
     throw new ConfigError('SALESFORCE_MODE=org needs SALESFORCE_CLIENT_ID and SALESFORCE_CLIENT_SECRET');
   }

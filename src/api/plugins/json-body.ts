@@ -1,7 +1,9 @@
 /**
  * JSON request bodies must be well-formed Unicode: invalid UTF-8 bytes (which would otherwise be replaced by
  * U+FFFD without a word) and lone UTF-16 surrogates in `\u` escapes are refused with a 400 before validation,
- * so no ill-formed string reaches the store, a workflow input or a signed webhook body.
+ * so no ill-formed string reaches the store, a workflow input or a signed webhook body. JSON is UTF-8
+ * (RFC 8259): a body labelled with another charset (utf-7, utf-16, latin1) is refused with a 415 rather than
+ * read as UTF-8 and silently misunderstood.
  */
 import type { FastifyInstance } from 'fastify';
 
@@ -9,6 +11,12 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 function badRequest(message: string): Error {
   return Object.assign(new Error(message), { statusCode: 400 });
+}
+
+/** The charset parameter of a Content-Type, lower-cased and unquoted; undefined when there is none. */
+function charsetOf(contentType: string | undefined): string | undefined {
+  const m = /;\s*charset\s*=\s*(?:"([^"]*)"|([^;\s]*))/i.exec(contentType ?? '');
+  return m ? (m[1] ?? m[2]).toLowerCase().slice(0, 40) : undefined;
 }
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
@@ -27,6 +35,11 @@ export function registerJsonBodyParser(app: FastifyInstance): void {
   const parseJson = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    const charset = charsetOf(request.headers['content-type']);
+    if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
+      const err = Object.assign(new Error(`JSON bodies must be UTF-8; charset '${charset}' is not supported`), { statusCode: 415 });
+      return done(err, undefined);
+    }
     let text: string;
     try {
       text = utf8.decode(body as Buffer);

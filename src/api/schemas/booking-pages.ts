@@ -1,9 +1,9 @@
 /** TypeBox schemas of the booking pages API: the booking page object, bodies and per-route responses. */
 import { Type, type Static } from '@sinclair/typebox';
 import { BOOKING_PAGE_ID_PREFIX, USER_ID_PREFIX } from '../../shared/booking-contract';
-import { CursorQuery, IdParam, ListOf, errorResponses } from './common';
+import { CursorQuery, IdParam, ListOf, Text, errorResponses } from './common';
 
-const Name = Type.String({ minLength: 1, maxLength: 200 });
+const Name = Text({ minLength: 1, maxLength: 200 });
 const Mode = Type.Union([Type.Literal('automatic'), Type.Literal('approval')], {
   description: "'automatic' books at once; 'approval' waits for the owner to approve each request",
 });

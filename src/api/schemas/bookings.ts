@@ -1,16 +1,16 @@
 /** TypeBox schemas of the booking API: the booking object, create bodies, actions and list filters. */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { BOOKING_ID_PREFIX, BOOKING_PAGE_ID_PREFIX, USER_ID_PREFIX } from '../../shared/booking-contract';
-import { errorResponses } from './common';
+import { DateTime as DateTimeField, errorResponses, Paragraphs, Text } from './common';
 
-const DateTime = Type.String({ format: 'date-time', description: 'ISO-8601 with offset, e.g. 2026-12-01T15:00:00Z' });
+const DateTime = DateTimeField();
 const Duration = Type.Integer({ minimum: 1, maximum: 1440, description: 'minutes' });
-const Email = Type.String({ format: 'email', maxLength: 254 });
-const ShortText = (max = 255) => Type.String({ maxLength: max });
+const Email = Text({ format: 'email', maxLength: 254 });
+const ShortText = (max = 255) => Text({ maxLength: max });
 const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()]);
 const UserId = Type.String({ pattern: `^${USER_ID_PREFIX}[A-Za-z0-9_-]{1,64}$`, description: 'USR-…' });
 const PageId = Type.String({ pattern: `^${BOOKING_PAGE_ID_PREFIX}[A-Za-z0-9_-]{1,64}$`, description: 'BP-…' });
-const Reason = Type.Optional(Nullable(ShortText(1000)));
+const Reason = Type.Optional(Nullable(Paragraphs({ maxLength: 1000 })));
 const Actor = Type.Union([Type.Literal('user'), Type.Literal('customer')]);
 
 export const BookingIdParam = Type.Object(
@@ -22,15 +22,15 @@ const User = Type.Object({ id: Type.String(), name: Type.String(), email: Type.S
 
 export const FormSubmission = Type.Object(
   {
-    name: Type.String({ minLength: 1, maxLength: 200 }),
+    name: Text({ minLength: 1, maxLength: 200 }),
     email: Email,
     phone: Type.Optional(Nullable(ShortText(50))),
     mobile_phone: Type.Optional(Nullable(ShortText(50))),
     company: Type.Optional(Nullable(ShortText())),
-    note: Type.Optional(Nullable(ShortText(5000))),
+    note: Type.Optional(Nullable(Paragraphs({ maxLength: 5000 }))),
     guests: Type.Optional(Type.Array(Email, { maxItems: 20 })),
     custom_fields: Type.Optional(
-      Type.Array(Type.Object({ name: ShortText(), value: ShortText(5000) }, { additionalProperties: false }), { maxItems: 50 }),
+      Type.Array(Type.Object({ name: ShortText(), value: Paragraphs({ maxLength: 5000 }) }, { additionalProperties: false }), { maxItems: 50 }),
     ),
   },
   { additionalProperties: false, title: 'FormSubmission' },
@@ -47,16 +47,16 @@ const SalesforceRecord = Type.Object(
 /** Fields every new booking takes, alone or inside a session package. */
 const BookingFields = {
   booking_page_id: PageId,
-  customer_timezone: Type.String({ format: 'iana-timezone', description: 'IANA time zone, e.g. Europe/Paris' }),
+  customer_timezone: Text({ format: 'iana-timezone', description: 'IANA time zone, e.g. Europe/Paris' }),
   subject: Type.Optional(ShortText()),
   event_type: Type.Optional(Nullable(ShortText())),
   location_description: Type.Optional(Nullable(ShortText())),
-  join_url: Type.Optional(Nullable(Type.String({ format: 'uri', maxLength: 2000 }))),
+  join_url: Type.Optional(Nullable(Text({ format: 'uri', maxLength: 2000 }))),
   attendees: Type.Optional(Type.Array(Email, { maxItems: 50 })),
   form_submission: FormSubmission,
   salesforce_record: Type.Optional(Nullable(SalesforceRecord as never)),
   conversation_id: Type.Optional(Nullable(Type.String({ pattern: '^CVR-[A-Za-z0-9_-]{1,64}$' }))),
-  cancel_reschedule_url: Type.Optional(Nullable(Type.String({ format: 'uri', maxLength: 2000 }))),
+  cancel_reschedule_url: Type.Optional(Nullable(Text({ format: 'uri', maxLength: 2000 }))),
 };
 
 export const CreateBooking = Type.Object(
@@ -198,7 +198,7 @@ export const ActionBodies = {
   reassign: Type.Object({ owner_user_id: UserId, booking_page_id: Type.Optional(PageId), reason: Reason }, { additionalProperties: false }),
 };
 
-const IdempotencyHeaders = Type.Object({ 'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 255 })) });
+const IdempotencyHeaders = Type.Object({ 'idempotency-key': Type.Optional(Text({ minLength: 1, maxLength: 255 })) });
 
 export const bookingRoutes = {
   create: {

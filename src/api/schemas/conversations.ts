@@ -2,25 +2,26 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { CONVERSATION_ID_PREFIX } from '../../shared/conversation-contract';
 import { USER_ID_PREFIX } from '../../shared/booking-contract';
+import { Paragraphs, Text } from './common';
 
 const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()]);
 
 export const ConversationContact = Type.Object(
   {
-    name: Type.Optional(Nullable(Type.String({ maxLength: 200 }))),
-    email: Type.Optional(Nullable(Type.String({ format: 'email', maxLength: 320 }))),
-    phone: Type.Optional(Nullable(Type.String({ maxLength: 50 }))),
-    company: Type.Optional(Nullable(Type.String({ maxLength: 200 }))),
+    name: Type.Optional(Nullable(Text({ maxLength: 200 }))),
+    email: Type.Optional(Nullable(Text({ format: 'email', maxLength: 320 }))),
+    phone: Type.Optional(Nullable(Text({ maxLength: 50 }))),
+    company: Type.Optional(Nullable(Text({ maxLength: 200 }))),
   },
   { additionalProperties: false },
 );
 
-const Bot = Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }), name: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false });
+const Bot = Type.Object({ id: Text({ minLength: 1, maxLength: 100 }), name: Text({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false });
 const Website = Type.Object(
   {
-    id: Type.String({ minLength: 1, maxLength: 100 }),
-    name: Type.String({ minLength: 1, maxLength: 200 }),
-    url: Type.String({ format: 'uri', maxLength: 2000 }),
+    id: Text({ minLength: 1, maxLength: 100 }),
+    name: Text({ minLength: 1, maxLength: 200 }),
+    url: Text({ format: 'uri', maxLength: 2000 }),
   },
   { additionalProperties: false },
 );
@@ -57,14 +58,14 @@ export const StartConversationBody = Type.Object(
      * Who the visitor is, for closing their earlier conversation with another bot; the contact's email
      * stands in when absent.
      */
-    visitor_id: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    visitor_id: Type.Optional(Text({ minLength: 1, maxLength: 200 })),
   },
   { additionalProperties: false },
 );
 export type StartConversationBody = Static<typeof StartConversationBody>;
 
 export const AnswerBody = Type.Object(
-  { question: Type.String({ minLength: 1, maxLength: 2000 }), value: Type.String({ maxLength: 10_000 }) },
+  { question: Text({ minLength: 1, maxLength: 2000 }), value: Paragraphs({ maxLength: 10_000 }) },
   { additionalProperties: false },
 );
 export type AnswerBody = Static<typeof AnswerBody>;

@@ -1,11 +1,11 @@
 /** TypeBox schemas of the users API: the user object, create/update bodies and per-route responses. */
 import { Type, type Static } from '@sinclair/typebox';
 import { USER_ID_PREFIX } from '../../shared/booking-contract';
-import { CursorQuery, IdParam, ListOf, errorResponses } from './common';
+import { CursorQuery, IdParam, ListOf, Text, errorResponses } from './common';
 
-const Name = Type.String({ minLength: 1, maxLength: 200 });
-const Email = Type.String({ format: 'email', maxLength: 320 });
-const Timezone = Type.String({ format: 'iana-timezone', maxLength: 64, description: 'IANA time zone, e.g. Europe/Paris' });
+const Name = Text({ minLength: 1, maxLength: 200 });
+const Email = Text({ format: 'email', maxLength: 320 });
+const Timezone = Text({ format: 'iana-timezone', maxLength: 64, description: 'IANA time zone, e.g. Europe/Paris' });
 
 /** The user object. */
 export const User = Type.Object(

@@ -1,10 +1,10 @@
 /** TypeBox schemas of the webhooks API: the webhook and delivery objects, bodies and per-route responses. */
 import { Type, type Static } from '@sinclair/typebox';
 import { WEBHOOK_TRIGGERS } from '../../domain/webhooks/events';
-import { CursorQuery, IdParam, ListOf, errorResponses } from './common';
+import { CursorQuery, DateTime, IdParam, ListOf, Text, errorResponses } from './common';
 
 // No schema enum: the route's own check names the unknown type and lists the valid ones, on param `events`.
-const Trigger = Type.String({ minLength: 1, maxLength: 100, description: `One of: ${WEBHOOK_TRIGGERS.join(', ')}` });
+const Trigger = Text({ minLength: 1, maxLength: 100, description: `One of: ${WEBHOOK_TRIGGERS.join(', ')}` });
 
 /** The webhook (subscription) object; `secret` only in the answers of create and rotate-secret. */
 export const Webhook = Type.Object(
@@ -36,8 +36,8 @@ export type WebhookWithSecret = Static<typeof WebhookWithSecret>;
 
 export const CreateWebhook = Type.Object(
   {
-    name: Type.String({ minLength: 1, maxLength: 200 }),
-    url: Type.String({ minLength: 1, maxLength: 2048, description: 'https URL that receives the POSTs' }),
+    name: Text({ minLength: 1, maxLength: 200 }),
+    url: Text({ minLength: 1, maxLength: 2048, description: 'https URL that receives the POSTs' }),
     events: Type.Array(Trigger, { minItems: 1, maxItems: 32 }),
   },
   { additionalProperties: false, title: 'CreateWebhook' },
@@ -116,7 +116,7 @@ export const DeliveriesQuery = Type.Object(
 );
 
 export const RecoverBody = Type.Object(
-  { since: Type.String({ format: 'date-time', description: 'Redeliver failed deliveries created at or after this time' }) },
+  { since: DateTime('Redeliver failed deliveries created at or after this time (RFC 3339)') },
   { additionalProperties: false, title: 'RecoverWebhook' },
 );
 

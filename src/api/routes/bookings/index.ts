@@ -72,6 +72,17 @@ function isJsonObject(bytes: Uint8Array): boolean {
 
 type RawExecution = temporal.api.workflow.v1.IWorkflowExecutionInfo;
 
+/**
+ * A booking may start at most BOOKING_HORIZON_DAYS ahead: a start in year 9999 was accepted and became a
+ * durable timer 8,000 years out.
+ */
+export function assertWithinHorizon(startingTime: string, param: string, horizonDays: number, now = Date.now()): void {
+  const limit = now + horizonDays * 24 * 3600_000;
+  if (Date.parse(startingTime) > limit) {
+    throw ApiError.badRequest(`${param} must be at most ${horizonDays} days ahead (before ${new Date(limit).toISOString()})`, param);
+  }
+}
+
 /** A list row from a raw visibility record: the search attributes say enough without a query per booking. */
 function summary(w: RawExecution) {
   const sa = decodeTypedSearchAttributes(w.searchAttributes?.indexedFields);
@@ -91,6 +102,7 @@ function summary(w: RawExecution) {
 const bookingsPlugin: FastifyPluginAsyncTypebox = async (app) => {
   const service = createBookingService(app.deps);
   const idempotency = createIdempotencyRepository(app.deps.db);
+  const horizonDays = app.deps.config.booking.horizonDays;
 
   /**
    * Runs a create under an Idempotency-Key: the same key and body return the same resource and never start
@@ -122,6 +134,7 @@ const bookingsPlugin: FastifyPluginAsyncTypebox = async (app) => {
   }
 
   app.post('', { schema: bookingRoutes.create }, async (request, reply) => {
+    assertWithinHorizon(request.body.starting_time, 'starting_time', horizonDays);
     const { result, replayed } = await idempotent(
       'booking.create',
       request.headers['idempotency-key'],
@@ -134,6 +147,7 @@ const bookingsPlugin: FastifyPluginAsyncTypebox = async (app) => {
   });
 
   app.post('/packages', { schema: bookingRoutes.createPackage }, async (request, reply) => {
+    request.body.sessions.forEach((s, i) => assertWithinHorizon(s.starting_time, `sessions.${i}.starting_time`, horizonDays));
     const { result, replayed } = await idempotent(
       'booking.package',
       request.headers['idempotency-key'],
@@ -202,6 +216,7 @@ const bookingsPlugin: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (r, reply) => {
       const b = r.body;
+      assertWithinHorizon(b.starting_time, 'starting_time', horizonDays);
       const current = await service.get(r.params.id);
       const otherOwner = b.owner_user_id !== undefined && b.owner_user_id !== current.booking.owner.id;
       const otherPage = b.booking_page_id !== undefined && b.booking_page_id !== current.booking.booking_page;

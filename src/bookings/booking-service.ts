@@ -220,10 +220,11 @@ export function createBookingService(deps: { config: Config; db: Db; temporal: C
     },
 
     /** Sends one action through the validated update: a refusal is a 409 with the workflow's reason. */
-    async act(id: string, action: BookingAction): Promise<BookingView> {
+    async act(id: string, action: BookingAction, updateId?: string): Promise<BookingView> {
       const h = handle(id);
       try {
-        return await h.executeUpdate(applyActionUpdate, { args: [action] });
+        // An update id (from an Idempotency-Key) makes the server apply a retried action once.
+        return await h.executeUpdate(applyActionUpdate, { args: [action], ...(updateId ? { updateId } : {}) });
       } catch (err) {
         if (err instanceof WorkflowNotFoundError) {
           // Either unknown, or its run has ended: tell the two apart.

@@ -76,6 +76,22 @@ export function createIdempotencyRepository(db: Queryable) {
       return r.rowCount > 0;
     },
 
+    /** Keeps the first answer given under (scope, key), for the holder's resource id only. */
+    async saveAnswer(scope: string, key: string, resourceId: string, answer: unknown): Promise<void> {
+      await db.query('UPDATE idempotency_keys SET answer = $4::jsonb WHERE scope = $1 AND key = $2 AND resource_id = $3 AND answer IS NULL', [
+        scope,
+        key,
+        resourceId,
+        JSON.stringify(answer),
+      ]);
+    },
+
+    /** The answer kept for (scope, key), if the first request got that far. */
+    async answer(scope: string, key: string): Promise<unknown> {
+      const r = await db.query<{ answer: unknown }>('SELECT answer FROM idempotency_keys WHERE scope = $1 AND key = $2', [scope, key]);
+      return r.rows[0]?.answer ?? undefined;
+    },
+
     /** Forgets keys claimed before cutoff; returns how many. */
     async purgeOlderThan(cutoff: Date): Promise<number> {
       const r = await db.query('DELETE FROM idempotency_keys WHERE created_at < $1', [cutoff]);

@@ -120,6 +120,17 @@ describe('create and read', () => {
     expect(other.body.param).toBe('Idempotency-Key');
   });
 
+  test('the create key compares the body in a canonical form: the same JSON with keys in another order is the same request', async () => {
+    const payload = newBooking(autoPage);
+    const key = `canon-${Date.now()}`;
+    const first = await call({ method: 'POST', url: '/v2/bookings', payload, headers: { 'idempotency-key': key } });
+    const reordered = Object.fromEntries(Object.entries({ ...payload, form_submission: { company: 'Acme', email: 'carol@example.com', name: 'Carol Customer' } }).reverse());
+    expect(JSON.stringify(reordered)).not.toBe(JSON.stringify(payload));
+    const second = await call({ method: 'POST', url: '/v2/bookings', payload: reordered, headers: { 'idempotency-key': key } });
+    expect([first.status, second.status]).toEqual([201, 200]);
+    expect(second.body.id).toBe(first.body.id);
+  });
+
   test('session package: one booking per session, each its own workflow; an approval page is a 400', async () => {
     const sessions = [1, 2, 3].map((i) => ({ starting_time: inHours(24 * i), duration_minutes: 60 }));
     const { booking_page_id, customer_timezone, form_submission } = newBooking(autoPage);
@@ -275,5 +286,68 @@ describe('errors', () => {
     for (const p of ['/v2/bookings', '/v2/bookings/{id}', '/v2/bookings/{id}/approve', '/v2/bookings/{id}/reassign', '/v2/bookings/packages']) {
       expect(Object.keys(doc.paths)).toContain(p);
     }
+  });
+});
+
+describe('actions are idempotent', () => {
+  const bookingEvents = (id: string) => routed.filter((e) => (e.envelope.data as { id: string }).id === id).map((e) => e.envelope.type);
+
+  test('a reschedule sent twice under one Idempotency-Key is applied once and answers the first answer twice', async () => {
+    const b = (await call({ method: 'POST', url: '/v2/bookings', payload: newBooking(autoPage) })).body;
+    const key = `resched-${Date.now()}`;
+    const payload = { starting_time: inHours(72), reason: 'double click' };
+    const [first, second] = await Promise.all([
+      call({ method: 'POST', url: `/v2/bookings/${b.id}/reschedule`, payload, headers: { 'idempotency-key': key } }),
+      call({ method: 'POST', url: `/v2/bookings/${b.id}/reschedule`, payload, headers: { 'idempotency-key': key } }),
+    ]);
+    expect([first.status, second.status]).toEqual([200, 200]);
+    expect(second.body).toEqual(first.body);
+    const later = await call({ method: 'POST', url: `/v2/bookings/${b.id}/reschedule`, payload: { reason: 'double click', starting_time: payload.starting_time }, headers: { 'idempotency-key': key } });
+    expect(later).toEqual(first);
+    const events = await call({ method: 'GET', url: `/v2/bookings/${b.id}/events` });
+    expect(events.body.data.map((e: { type: string }) => e.type)).toEqual(['booking.scheduled', 'booking.rescheduled']);
+    // The same key for another body, or for another action on the booking, is a 409 that changes nothing.
+    const other = await call({ method: 'POST', url: `/v2/bookings/${b.id}/reschedule`, payload: { starting_time: inHours(96) }, headers: { 'idempotency-key': key } });
+    expect(other.status).toBe(409);
+    expect(other.body.param).toBe('Idempotency-Key');
+    const cancel = await call({ method: 'POST', url: `/v2/bookings/${b.id}/cancel`, payload: { actioned_by: 'user' }, headers: { 'idempotency-key': key } });
+    expect(cancel.status).toBe(409);
+    expect((await call({ method: 'GET', url: `/v2/bookings/${b.id}` })).body.status).toBe('rescheduled');
+  });
+
+  test('a cancel retried under its key after the run closed still gets the first answer, not a 409', async () => {
+    const b = (await call({ method: 'POST', url: '/v2/bookings', payload: newBooking(autoPage) })).body;
+    const key = `cancel-${Date.now()}`;
+    const first = await call({ method: 'POST', url: `/v2/bookings/${b.id}/cancel`, payload: { actioned_by: 'customer', reason: 'x' }, headers: { 'idempotency-key': key } });
+    expect(first.status).toBe(200);
+    const h = env.client.workflow.getHandle(b.id);
+    await h.result();
+    const retry = await call({ method: 'POST', url: `/v2/bookings/${b.id}/cancel`, payload: { actioned_by: 'customer', reason: 'x' }, headers: { 'idempotency-key': key } });
+    expect(retry).toEqual(first);
+    const unkeyed = await call({ method: 'POST', url: `/v2/bookings/${b.id}/cancel`, payload: { actioned_by: 'customer', reason: 'x' } });
+    expect(unkeyed.status).toBe(409);
+  });
+
+  test('a refused action frees its key for a corrected retry', async () => {
+    const b = (await call({ method: 'POST', url: '/v2/bookings', payload: newBooking(autoPage) })).body;
+    const key = `refused-${Date.now()}`;
+    const refused = await call({ method: 'POST', url: `/v2/bookings/${b.id}/no-show`, payload: {}, headers: { 'idempotency-key': key } });
+    expect(refused.status).toBe(409);
+    const again = await call({ method: 'POST', url: `/v2/bookings/${b.id}/cancel`, payload: { actioned_by: 'user' }, headers: { 'idempotency-key': key } });
+    expect(again.status).toBe(200);
+  });
+
+  test('without a key, a reschedule to the time the booking already has is refused: 409, no second webhook', async () => {
+    const b = (await call({ method: 'POST', url: '/v2/bookings', payload: newBooking(autoPage) })).body;
+    const to = { starting_time: inHours(80) };
+    const first = await call({ method: 'POST', url: `/v2/bookings/${b.id}/reschedule`, payload: to });
+    const second = await call({ method: 'POST', url: `/v2/bookings/${b.id}/reschedule`, payload: to });
+    expect(first.status).toBe(200);
+    expect(second.status).toBe(409);
+    expect(second.body.message).toMatch(/already at that time/);
+    const events = await call({ method: 'GET', url: `/v2/bookings/${b.id}/events` });
+    expect(events.body.data.map((e: { type: string }) => e.type)).toEqual(['booking.scheduled', 'booking.rescheduled']);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(bookingEvents(b.id)).toEqual(['booking.scheduled', 'booking.rescheduled']);
   });
 });

@@ -220,6 +220,20 @@ describe('conversations API', () => {
     expect((started.envelope.data as ConversationObject).answers).toEqual([{ question: 'What brings you here?', value: 'Pricing' }]);
   });
 
+  test('an answer retried under its Idempotency-Key is recorded once; the same key for another answer is a 409', async () => {
+    const c = await startConversation({ visitor_id: 'idempotent-visitor' });
+    const keyed = (payload: Record<string, unknown>) =>
+      api.app.inject({ method: 'POST', url: `/v2/conversations/${c.id}/answers`, headers: { ...headers, 'idempotency-key': 'answer-once' }, payload });
+    const first = await keyed({ question: 'Team size?', value: '12' });
+    const retry = await keyed({ value: '12', question: 'Team size?' });
+    expect([first.statusCode, retry.statusCode]).toEqual([200, 200]);
+    expect(retry.json()).toEqual(first.json());
+    expect(retry.json().answers).toHaveLength(1);
+    const other = await keyed({ question: 'Budget?', value: 'yes' });
+    expect(other.statusCode).toBe(409);
+    expect(other.json().param).toBe('Idempotency-Key');
+  });
+
   test('the status search attribute follows the conversation', async () => {
     const c = await startConversation({ visitor_id: 'sa-visitor' });
     const sa = async () => (await env.client.workflow.getHandle(c.id).describe()).typedSearchAttributes.getAll().find((p) => p.key.name === 'ConversationStatus')?.value;

@@ -1,7 +1,7 @@
 /** TypeBox schemas of the booking API: the booking object, create bodies, actions and list filters. */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { BOOKING_ID_PREFIX, BOOKING_PAGE_ID_PREFIX, USER_ID_PREFIX } from '../../shared/booking-contract';
-import { DateTime as DateTimeField, errorResponses, Paragraphs, Text } from './common';
+import { DateTime as DateTimeField, errorResponses, IdempotencyHeaders, Paragraphs, Text } from './common';
 
 const DateTime = DateTimeField();
 const Duration = Type.Integer({ minimum: 1, maximum: 1440, description: 'minutes' });
@@ -198,7 +198,6 @@ export const ActionBodies = {
   reassign: Type.Object({ owner_user_id: UserId, booking_page_id: Type.Optional(PageId), reason: Reason }, { additionalProperties: false }),
 };
 
-const IdempotencyHeaders = Type.Object({ 'idempotency-key': Type.Optional(Text({ minLength: 1, maxLength: 255 })) });
 
 export const bookingRoutes = {
   create: {
@@ -223,6 +222,7 @@ export const bookingRoutes = {
   action: <B extends TSchema>(summary: string, body: B) => ({
     summary,
     params: BookingIdParam,
+    headers: IdempotencyHeaders,
     body,
     response: { 200: Booking, 201: Booking, ...errorResponses },
   }),

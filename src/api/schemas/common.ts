@@ -64,6 +64,9 @@ export function Paragraphs(options: Omit<StringOptions, 'pattern'> = {}) {
   return Type.String({ ...options, pattern: NO_CONTROL_CHARACTERS_BUT_LINES });
 }
 
+/** Optional on every create and action: a retry with the same key gets the first answer, never a second write. */
+export const IdempotencyHeaders = Type.Object({ 'idempotency-key': Type.Optional(Text({ minLength: 1, maxLength: 255 })) });
+
 /** An RFC 3339 date-time, checked strictly by format 'date-time' (isDateTime). */
 export function DateTime(description = 'RFC 3339 date-time with seconds and an offset, e.g. 2026-12-01T15:00:00Z') {
   return Type.String({ format: 'date-time', description });

@@ -2,8 +2,8 @@
  * /v2/bookings: create (with Idempotency-Key), session packages, get, list through visibility, the
  * lifecycle events, and one endpoint per user or customer action.
  */
-import { createHash } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply } from 'fastify';
 import { temporal } from '@temporalio/proto';
 import { decodeTypedSearchAttributes } from '@temporalio/common/lib/converter/payload-search-attributes';
 import {
@@ -16,7 +16,7 @@ import {
   type BookingView,
 } from '../../../shared/booking-contract';
 import { createBookingService, type NewBooking } from '../../../bookings/booking-service';
-import { createIdempotencyRepository } from '../../../store/idempotency-repository';
+import { createIdempotency } from '../../idempotency';
 import { ApiError } from '../../plugins/errors';
 import { ActionBodies, bookingRoutes } from '../../schemas/bookings';
 
@@ -31,10 +31,6 @@ export function bookingResponse(view: BookingView) {
       ignored_signals: view.ignored_signals,
     },
   };
-}
-
-function requestHash(body: unknown): string {
-  return createHash('sha256').update(JSON.stringify(body)).digest('hex');
 }
 
 /** Visibility query text for the list filters; values are validated by schema, quotes escaped anyway. */
@@ -101,41 +97,12 @@ function summary(w: RawExecution) {
 
 const bookingsPlugin: FastifyPluginAsyncTypebox = async (app) => {
   const service = createBookingService(app.deps);
-  const idempotency = createIdempotencyRepository(app.deps.db);
+  const idempotency = createIdempotency(app.deps.db);
   const horizonDays = app.deps.config.booking.horizonDays;
-
-  /**
-   * Runs a create under an Idempotency-Key: the same key and body return the same resource and never start
-   * a second workflow; the same key with another body is a 409.
-   */
-  async function idempotent<T>(
-    scope: string,
-    key: string | undefined,
-    body: unknown,
-    newId: () => string,
-    create: (id: string) => Promise<T>,
-    existing: (id: string) => Promise<T>,
-  ): Promise<{ result: T; replayed: boolean }> {
-    if (!key) return { result: await create(newId()), replayed: false };
-    const id = newId();
-    const hash = requestHash(body);
-    const claim = await idempotency.claim(scope, key, hash, id);
-    if (!claim.claimed) {
-      if (claim.requestHash !== hash) throw ApiError.conflict('This Idempotency-Key was used with a different request body', 'Idempotency-Key');
-      return { result: await existing(claim.resourceId), replayed: true };
-    }
-    try {
-      return { result: await create(id), replayed: false };
-    } catch (err) {
-      // Nothing was started: free the key so the client can retry with the same one.
-      await idempotency.release(scope, key, id);
-      throw err;
-    }
-  }
 
   app.post('', { schema: bookingRoutes.create }, async (request, reply) => {
     assertWithinHorizon(request.body.starting_time, 'starting_time', horizonDays);
-    const { result, replayed } = await idempotent(
+    const { result, replayed } = await idempotency.create(
       'booking.create',
       request.headers['idempotency-key'],
       request.body,
@@ -148,7 +115,7 @@ const bookingsPlugin: FastifyPluginAsyncTypebox = async (app) => {
 
   app.post('/packages', { schema: bookingRoutes.createPackage }, async (request, reply) => {
     request.body.sessions.forEach((s, i) => assertWithinHorizon(s.starting_time, `sessions.${i}.starting_time`, horizonDays));
-    const { result, replayed } = await idempotent(
+    const { result, replayed } = await idempotency.create(
       'booking.package',
       request.headers['idempotency-key'],
       request.body,
@@ -198,13 +165,23 @@ const bookingsPlugin: FastifyPluginAsyncTypebox = async (app) => {
     return { object: 'list' as const, data: view.events, has_more: false };
   });
 
-  const act = (id: string, action: BookingAction) => service.act(id, action).then(bookingResponse);
+  type ActionRequest = { params: { id: string }; headers: { 'idempotency-key'?: string }; body?: unknown };
+  /**
+   * Answers an action under the request's Idempotency-Key: the workflow update carries an id the key fixes, so a
+   * retry is deduplicated by the server, and once answered the retry gets the first answer (status and body).
+   */
+  async function keyed(r: ActionRequest, reply: FastifyReply, name: string, run: (updateId?: string) => Promise<{ status: number; body: unknown }>) {
+    const request = { booking: r.params.id, action: name, body: r.body ?? null };
+    const { result } = await idempotency.action('booking.action', r.headers['idempotency-key'], request, run);
+    return reply.code(result.status).send(result.body);
+  }
+  const act = (id: string, action: BookingAction) => async (updateId?: string) => ({ status: 200, body: bookingResponse(await service.act(id, action, updateId)) });
 
-  app.post('/:id/approve', { schema: bookingRoutes.action('Approve a booking request or a pending reschedule', ActionBodies.approve) }, async (r) =>
-    act(r.params.id, { kind: 'approve' }),
+  app.post('/:id/approve', { schema: bookingRoutes.action('Approve a booking request or a pending reschedule', ActionBodies.approve) }, async (r, reply) =>
+    keyed(r, reply, 'approve', act(r.params.id, { kind: 'approve' })),
   );
-  app.post('/:id/decline', { schema: bookingRoutes.action('Decline a booking request or a pending reschedule', ActionBodies.decline) }, async (r) =>
-    act(r.params.id, { kind: 'decline', reason: r.body?.reason ?? null }),
+  app.post('/:id/decline', { schema: bookingRoutes.action('Decline a booking request or a pending reschedule', ActionBodies.decline) }, async (r, reply) =>
+    keyed(r, reply, 'decline', act(r.params.id, { kind: 'decline', reason: r.body?.reason ?? null })),
   );
   app.post(
     '/:id/reschedule',
@@ -217,37 +194,40 @@ const bookingsPlugin: FastifyPluginAsyncTypebox = async (app) => {
     async (r, reply) => {
       const b = r.body;
       assertWithinHorizon(b.starting_time, 'starting_time', horizonDays);
-      const current = await service.get(r.params.id);
-      const otherOwner = b.owner_user_id !== undefined && b.owner_user_id !== current.booking.owner.id;
-      const otherPage = b.booking_page_id !== undefined && b.booking_page_id !== current.booking.booking_page;
-      if (otherOwner || otherPage) {
-        return reply.code(201).send(bookingResponse(await service.rebook(r.params.id, b)));
-      }
-      return act(r.params.id, {
-        kind: 'reschedule',
-        startTime: new Date(b.starting_time).toISOString(),
-        durationMinutes: b.duration_minutes,
-        reason: b.reason ?? null,
-        actionedBy: b.actioned_by ?? 'customer',
+      return keyed(r, reply, 'reschedule', async (updateId) => {
+        const current = await service.get(r.params.id);
+        const otherOwner = b.owner_user_id !== undefined && b.owner_user_id !== current.booking.owner.id;
+        const otherPage = b.booking_page_id !== undefined && b.booking_page_id !== current.booking.booking_page;
+        if (otherOwner || otherPage) return { status: 201, body: bookingResponse(await service.rebook(r.params.id, b)) };
+        const action: BookingAction = {
+          kind: 'reschedule',
+          startTime: new Date(b.starting_time).toISOString(),
+          durationMinutes: b.duration_minutes,
+          reason: b.reason ?? null,
+          actionedBy: b.actioned_by ?? 'customer',
+        };
+        return act(r.params.id, action)(updateId);
       });
     },
   );
   app.post(
     '/:id/request-reschedule',
     { schema: bookingRoutes.action('The user asks the customer to pick a new time', ActionBodies.requestReschedule) },
-    async (r) => act(r.params.id, { kind: 'requestReschedule', reason: r.body?.reason ?? null, userId: r.body?.user_id ?? null }),
+    async (r, reply) => keyed(r, reply, 'request-reschedule', act(r.params.id, { kind: 'requestReschedule', reason: r.body?.reason ?? null, userId: r.body?.user_id ?? null })),
   );
-  app.post('/:id/cancel', { schema: bookingRoutes.action('Cancel, by the customer or the user', ActionBodies.cancel) }, async (r) =>
-    act(r.params.id, { kind: 'cancel', reason: r.body.reason ?? null, actionedBy: r.body.actioned_by, userId: r.body.user_id ?? null }),
+  app.post('/:id/cancel', { schema: bookingRoutes.action('Cancel, by the customer or the user', ActionBodies.cancel) }, async (r, reply) =>
+    keyed(r, reply, 'cancel', act(r.params.id, { kind: 'cancel', reason: r.body.reason ?? null, actionedBy: r.body.actioned_by, userId: r.body.user_id ?? null })),
   );
-  app.post('/:id/no-show', { schema: bookingRoutes.action('Mark a completed meeting as no-show', ActionBodies.noShow) }, async (r) =>
-    act(r.params.id, { kind: 'noShow', userId: r.body?.user_id ?? null }),
+  app.post('/:id/no-show', { schema: bookingRoutes.action('Mark a completed meeting as no-show', ActionBodies.noShow) }, async (r, reply) =>
+    keyed(r, reply, 'no-show', act(r.params.id, { kind: 'noShow', userId: r.body?.user_id ?? null })),
   );
-  app.post('/:id/reassign', { schema: bookingRoutes.action('Reassign to another user (and booking page)', ActionBodies.reassign) }, async (r) => {
-    const owner = await service.resolveUser(r.body.owner_user_id, 'owner_user_id');
-    const page = r.body.booking_page_id ? await service.resolvePage(r.body.booking_page_id, 'booking_page_id') : null;
-    return act(r.params.id, { kind: 'reassign', owner, page, reason: r.body.reason ?? null });
-  });
+  app.post('/:id/reassign', { schema: bookingRoutes.action('Reassign to another user (and booking page)', ActionBodies.reassign) }, async (r, reply) =>
+    keyed(r, reply, 'reassign', async (updateId) => {
+      const owner = await service.resolveUser(r.body.owner_user_id, 'owner_user_id');
+      const page = r.body.booking_page_id ? await service.resolvePage(r.body.booking_page_id, 'booking_page_id') : null;
+      return act(r.params.id, { kind: 'reassign', owner, page, reason: r.body.reason ?? null })(updateId);
+    }),
+  );
 };
 
 export default bookingsPlugin;

@@ -11,7 +11,7 @@ import { WorkflowIdReusePolicy, WorkflowNotFoundError } from '@temporalio/common
 import { WorkflowUpdateFailedError, type WorkflowExecutionInfo } from '@temporalio/client';
 import type { FastifyTypebox } from '../../types';
 import { ApiError } from '../../plugins/errors';
-import { errorResponses, IdParam, ListOf } from '../../schemas/common';
+import { errorResponses, IdempotencyHeaders, IdParam, ListOf } from '../../schemas/common';
 import { AnswerBody, CloseBody, Conversation, ConversationListQuery, StartConversationBody } from '../../schemas/conversations';
 import {
   CONVERSATION_ID_PREFIX,
@@ -31,6 +31,7 @@ import { createConversationsRepository } from '../../../store/conversations-repo
 import { createUsersRepository, toUserSnapshot } from '../../../store/users-repository';
 import { newObjectId } from '../../../store/ids';
 import { readWorkflowView } from '../../../temporal/read-view';
+import { createIdempotency } from '../../idempotency';
 
 const WORKFLOW_TYPE = 'conversationWorkflow';
 
@@ -49,6 +50,7 @@ const conversationsPlugin = async (app: FastifyTypebox) => {
   const conversations = createConversationsRepository(db);
   const users = createUsersRepository(db);
   const idParam = IdParam(CONVERSATION_ID_PREFIX);
+  const idempotency = createIdempotency(app.deps.db);
   app.addSchema(Conversation);
 
   /** A finished run answers from its result, a running one through the query; see readWorkflowView. */
@@ -65,10 +67,11 @@ const conversationsPlugin = async (app: FastifyTypebox) => {
   }
 
   /** Runs an action through the workflow's update; a finished or forbidding conversation answers 409. */
-  async function act(id: string, action: ConversationAction): Promise<ConversationObject> {
+  async function act(id: string, action: ConversationAction, updateId?: string): Promise<ConversationObject> {
     const handle = temporal.workflow.getHandle(conversationWorkflowId(id));
     try {
-      return (await handle.executeUpdate(conversationActionUpdate, { args: [action] })).conversation;
+      // An update id (from an Idempotency-Key) makes the server apply a retried action once.
+      return (await handle.executeUpdate(conversationActionUpdate, { args: [action], ...(updateId ? { updateId } : {}) })).conversation;
     } catch (err) {
       if (err instanceof WorkflowUpdateFailedError) throw ApiError.conflict((err.cause as Error | undefined)?.message ?? err.message);
       if (err instanceof WorkflowNotFoundError) {
@@ -178,26 +181,37 @@ const conversationsPlugin = async (app: FastifyTypebox) => {
     readConversation(request.params.id),
   );
 
+  /** An action under the request's Idempotency-Key: a retry gets the first answer and never acts twice. */
+  const keyed = (id: string, key: string | undefined, name: string, body: unknown, run: (updateId?: string) => Promise<ConversationObject>) =>
+    idempotency.action('conversation.action', key, { conversation: id, action: name, body: body ?? null }, run).then((r) => r.result);
+
   app.post(
     '/:id/answers',
-    { schema: { params: idParam, body: AnswerBody, response: { 200: Type.Ref(Conversation), ...errorResponses } } },
-    async (request) =>
-      act(request.params.id, { kind: 'answer', question: request.body.question, value: request.body.value, at: new Date().toISOString() }),
+    { schema: { params: idParam, headers: IdempotencyHeaders, body: AnswerBody, response: { 200: Type.Ref(Conversation), ...errorResponses } } },
+    async (request) => {
+      const { question, value } = request.body;
+      return keyed(request.params.id, request.headers['idempotency-key'], 'answer', request.body, (updateId) =>
+        act(request.params.id, { kind: 'answer', question, value, at: new Date().toISOString() }, updateId),
+      );
+    },
   );
 
   app.post(
     '/:id/close',
     {
-      schema: { params: idParam, body: CloseBody, response: { 200: Type.Ref(Conversation), ...errorResponses } },
+      schema: { params: idParam, headers: IdempotencyHeaders, body: CloseBody, response: { 200: Type.Ref(Conversation), ...errorResponses } },
       // The body is optional: a bare POST closes with reason flow_completed.
       preValidation: async (request) => {
         if (request.body === undefined || request.body === null) (request as { body: unknown }).body = {};
       },
     },
     async (request) => {
-      const conversation = await act(request.params.id, { kind: 'close', reason: request.body?.reason ?? 'flow_completed' });
-      await conversations.markClosed(request.params.id);
-      return conversation;
+      const reason = request.body?.reason ?? 'flow_completed';
+      return keyed(request.params.id, request.headers['idempotency-key'], 'close', request.body, async (updateId) => {
+        const conversation = await act(request.params.id, { kind: 'close', reason }, updateId);
+        await conversations.markClosed(request.params.id);
+        return conversation;
+      });
     },
   );
 };

@@ -2,13 +2,15 @@
  * `npm start`: the embedded default, one process tree. Without TEMPORAL_ADDRESS it starts a Temporal dev
  * server (SQLite file and Web UI in DATA_DIR), the embedded PostgreSQL-compatible store (PGlite) unless
  * DATABASE_URL is set, the Salesforce stand-in (SALESFORCE_MODE=standin), then the worker and the API.
- * Ctrl-C or SIGTERM stops everything in reverse order; a second start finds the same data.
+ * Ctrl-C or SIGTERM stops everything in reverse order; a second start finds the same data. DATA_DIR is locked for
+ * as long as this process uses it, so a second engine on the same data refuses to start.
  */
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { loadConfig } from './config';
 import { createLogger, installWorkerRuntime } from './logging';
 import { openDb } from './store';
+import { lockDataDir } from './temporal/data-dir-lock';
 import { startDevServer, type DevServer } from './temporal/dev-server';
 import { connectionOptions } from './temporal/connection';
 import { createBookingWorker } from './worker';
@@ -34,9 +36,12 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => void shutdown(0));
 
   try {
+    // Both the dev server's SQLite file and the embedded store live in DATA_DIR; the lock is released last.
+    const lock = !config.temporal.address || !config.databaseUrl ? await lockDataDir(config.dataDir, { log: logger }) : null;
+    if (lock) stops.push(async () => lock.release());
     let devServer: DevServer | null = null;
     if (!config.temporal.address) {
-      devServer = await startDevServer({ config, log: logger });
+      devServer = await startDevServer({ config, log: logger, lock: lock ?? undefined });
       stops.push(() => devServer!.stop());
     }
     const opts = connectionOptions(config, devServer?.address);
@@ -88,6 +93,7 @@ async function main(): Promise<void> {
     process.stdout.write(lines.join('\n') + '\n');
   } catch (err) {
     logger.error({ err }, 'start failed');
+    process.stderr.write(`\nThe engine did not start: ${err instanceof Error ? err.message : String(err)}\n`);
     await shutdown(1);
   }
 }

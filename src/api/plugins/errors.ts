@@ -131,6 +131,8 @@ export function registerErrorHandling(app: FastifyInstance) {
   });
   app.setErrorHandler((err: FastifyError, request, reply) => {
     if (err instanceof ApiError) {
+      // A 5xx we answer on purpose (an unreadable booking) still has a cause worth a log line.
+      if (err.statusCode >= 500) request.log.error({ err, cause: err.cause }, err.message);
       return sendError(reply, err.statusCode, { type: err.type, message: err.message, ...(err.param ? { param: err.param } : {}) });
     }
     if (err.validation) {

@@ -22,7 +22,11 @@ export const errorResponses = {
   401: Type.Ref(ErrorBody),
   404: Type.Ref(ErrorBody),
   409: Type.Ref(ErrorBody),
+  /** A read of a run that ended without a final state (terminated, failed, timed out). */
+  410: Type.Ref(ErrorBody),
   500: Type.Ref(ErrorBody),
+  /** A read that could not be answered now (no worker answered in time, a failed query). */
+  503: Type.Ref(ErrorBody),
 } as const;
 
 /** `{ object: "list", data, has_more }` as in lifecycle.md section 4. */

@@ -1,7 +1,7 @@
 /**
  * The worker: runs every workflow and activity of the engine on the task queue. `npm run worker` starts one
- * against TEMPORAL_ADDRESS and DATABASE_URL (production runs several); the embedded default (src/main.ts)
- * runs one in-process.
+ * against TEMPORAL_ADDRESS and DATABASE_URL (production runs several), compiled (dist/src/worker.js, with the build's
+ * prebuilt workflow bundle); the embedded default (src/main.ts) runs one in-process.
  */
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
@@ -10,7 +10,7 @@ import { loadConfig, type Config } from './config';
 import { openDb } from './store';
 import type { Db } from './store/db';
 import { connectionOptions } from './temporal/connection';
-import { prepareWorkflowBundle } from './temporal/workflow-bundle';
+import { prepareWorkflowBundle, type PreparedWorkflowBundle } from './temporal/workflow-bundle';
 import { createLogger, installWorkerRuntime } from './logging';
 
 export interface WorkerDeps {
@@ -31,11 +31,12 @@ export function workerTuning(config: Config): Partial<WorkerOptions> {
 }
 
 /**
- * Creates the booking worker. Its workflow bundle is built in a child process (or is the checked prebuilt
- * WORKER_WORKFLOW_BUNDLE), not with `workflowsPath`: in-process webpack bundling leaves ~45-60 MiB resident.
+ * Creates the booking worker. Its workflow bundle is built in a child process (or is the checked prebuilt bundle:
+ * the build's, or WORKER_WORKFLOW_BUNDLE), not with `workflowsPath`: in-process webpack bundling leaves ~45-60 MiB
+ * resident. A bundle prepared by the caller is used, and released, instead.
  */
-export async function createBookingWorker(deps: WorkerDeps): Promise<Worker> {
-  const bundle = await prepareWorkflowBundle(deps.config.worker.workflowBundlePath);
+export async function createBookingWorker(deps: WorkerDeps, prepared?: PreparedWorkflowBundle): Promise<Worker> {
+  const bundle = prepared ?? (await prepareWorkflowBundle(deps.config.worker.workflowBundlePath));
   try {
     return await Worker.create({
       connection: deps.connection,
@@ -57,23 +58,26 @@ async function main(): Promise<void> {
   installWorkerRuntime(logger);
   if (!config.temporal.address) throw new Error('npm run worker needs TEMPORAL_ADDRESS (npm start runs the embedded default)');
   if (!config.databaseUrl) throw new Error('npm run worker needs DATABASE_URL: the embedded store belongs to npm start');
-  const opts = connectionOptions(config);
-  const connection = await NativeConnection.connect(opts);
-  const clientConnection = await Connection.connect(opts);
-  const db = await openDb(config);
+  // First, so a missing or stale prebuilt bundle stops the start before anything connects.
+  const bundle = await prepareWorkflowBundle(config.worker.workflowBundlePath);
+  const workflowBundle = bundle.prebuilt ? bundle.codePath : 'bundled at start';
+  let connection: NativeConnection | undefined;
+  let clientConnection: Connection | undefined;
+  let db: Db | undefined;
   try {
-    const worker = await createBookingWorker({
-      config,
-      connection,
-      client: new Client({ connection: clientConnection, namespace: config.temporal.namespace }),
-      db,
-    });
-    logger.info({ taskQueue: config.temporal.taskQueue, address: opts.address }, 'worker running');
+    const opts = connectionOptions(config);
+    connection = await NativeConnection.connect(opts);
+    clientConnection = await Connection.connect(opts);
+    db = await openDb(config);
+    const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
+    const worker = await createBookingWorker({ config, connection, client, db }, bundle);
+    logger.info({ taskQueue: config.temporal.taskQueue, address: opts.address, workflowBundle }, 'worker running');
     await worker.run();
   } finally {
-    await db.close();
-    await clientConnection.close();
-    await connection.close();
+    bundle.release();
+    await db?.close();
+    await clientConnection?.close();
+    await connection?.close();
   }
 }
 

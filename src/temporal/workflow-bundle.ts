@@ -3,11 +3,16 @@
  * in-process, and part of what webpack allocates stays resident for the worker's lifetime (measured ~45-60 MiB RSS
  * after GC, see BENCHMARKS.md); bundling in a short-lived child process leaves the worker only the bundle itself.
  *
- * Two sources, both safe against running old workflow code:
- * - by default a fresh bundle at every start, made by a child `node` process into a temporary file;
- * - WORKER_WORKFLOW_BUNDLE: a bundle prebuilt with `npx tsx src/temporal/workflow-bundle.ts <file>` (e.g. at image
- *   build time). Its first line records a hash of the workflow sources and the lockfile; a bundle whose hash does
- *   not match the sources next to the worker is refused, so a stale prebuilt bundle fails the start loudly.
+ * Three sources, all safe against running old workflow code:
+ * - compiled (`npm run build:prod`, dist/): the bundle the build wrote next to the compiled code,
+ *   dist/workflow-bundle.js, bundled from the compiled workflows; never bundled at start;
+ * - as TypeScript (tsx: `npm start`, tests): by default a fresh bundle at every start, made by a child `node` process
+ *   into a temporary file;
+ * - WORKER_WORKFLOW_BUNDLE (either way): a bundle prebuilt with `npx tsx src/temporal/workflow-bundle.ts <file>`
+ *   (compiled: `node dist/src/temporal/workflow-bundle.js <file>`).
+ * A bundle's first line records a hash of the workflow sources it was built from and of the lockfile; a bundle whose
+ * hash does not match the sources next to the worker (the .ts files, or dist/'s .js files when compiled) is refused,
+ * so a stale bundle fails the start loudly.
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -15,10 +20,18 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-const ROOT = path.resolve(__dirname, '..', '..');
+/** Whether this module runs compiled (dist/src/temporal/workflow-bundle.js) rather than as TypeScript (tsx, Jest). */
+const COMPILED = path.extname(__filename) === '.js';
+/** The tree the worker's code is loaded from: the repository, or the build's output directory (dist/) when compiled. */
+const CODE_ROOT = path.resolve(__dirname, '..', '..');
+/** The package (package-lock.json, node_modules): the code root, or the directory that holds dist/. */
+const PACKAGE_ROOT = COMPILED ? path.dirname(CODE_ROOT) : CODE_ROOT;
 
-/** The engine's workflows barrel, the bundle's entry point. */
-export const WORKFLOWS_PATH = path.join(ROOT, 'workflows');
+/** The engine's workflows barrel, the bundle's entry point (compiled: dist/workflows/index.js). */
+export const WORKFLOWS_PATH = path.join(CODE_ROOT, 'workflows');
+
+/** The bundle `npm run build:prod` writes next to the compiled code; null when running as TypeScript. */
+export const BUILT_WORKFLOW_BUNDLE = COMPILED ? path.join(CODE_ROOT, 'workflow-bundle.js') : null;
 
 /** Directories whose sources the workflows may import (see the workflow import rules), plus the lockfile. */
 const SOURCE_DIRS = ['workflows', 'src/domain', 'src/shared'];
@@ -34,20 +47,24 @@ function listFiles(dir: string): string[] {
   });
 }
 
-/** Hash of every file the workflow bundle can be built from: the workflow, domain and shared sources and package-lock.json. */
-export function workflowSourcesHash(root: string = ROOT): string {
+/**
+ * Hash of every file the workflow bundle can be built from: the workflow, domain and shared sources under `root` (the
+ * .ts files, or the compiled .js files of a build) and the package's package-lock.json (the SDK version bundled).
+ */
+export function workflowSourcesHash(root: string = CODE_ROOT, packageRoot: string = PACKAGE_ROOT): string {
   const hash = createHash('sha256');
-  const files = [...SOURCE_DIRS.flatMap((d) => listFiles(path.join(root, d))), path.join(root, 'package-lock.json')].sort();
-  for (const file of files) {
-    if (!fs.existsSync(file)) continue;
+  const lockfile = path.join(packageRoot, 'package-lock.json');
+  if (fs.existsSync(lockfile)) hash.update('package-lock.json').update('\0').update(fs.readFileSync(lockfile)).update('\0');
+  for (const file of SOURCE_DIRS.flatMap((d) => listFiles(path.join(root, d))).sort()) {
     hash.update(path.relative(root, file)).update('\0').update(fs.readFileSync(file)).update('\0');
   }
   return hash.digest('hex');
 }
 
 /**
- * Bundles the workflows in a child `node` process (no tsx needed: the SDK's bundler compiles TypeScript itself)
- * and writes the bundle to `outFile`, first line the sources hash. Resolves once the child has exited.
+ * Bundles the workflows in a child `node` process (no tsx needed: the SDK's bundler compiles TypeScript itself; compiled,
+ * it bundles dist/'s JavaScript) and writes the bundle to `outFile`, first line the sources hash. Resolves once the
+ * child has exited.
  */
 export async function bundleWorkflowsInChild(outFile: string, workflowsPath: string = WORKFLOWS_PATH): Promise<void> {
   const sdk = require.resolve('@temporalio/worker');
@@ -72,29 +89,49 @@ export async function bundleWorkflowsInChild(outFile: string, workflowsPath: str
 /** A workflow bundle file for the worker, and how to dispose of it once `Worker.create` has read it. */
 export interface PreparedWorkflowBundle {
   codePath: string;
+  /** Whether it was prebuilt (the build's, or WORKER_WORKFLOW_BUNDLE) rather than bundled at this start. */
+  prebuilt: boolean;
   /** Removes a temporary bundle; keeps a prebuilt one. */
   release(): void;
 }
 
+/** How to make a bundle, in this mode's words. */
+const BUNDLE_COMMAND = COMPILED ? 'node dist/src/temporal/workflow-bundle.js <file>' : 'npx tsx src/temporal/workflow-bundle.ts <file>';
+
+/** Reads the sources hash a bundle's first line records, or `(none)`. */
+function recordedHash(file: string): string {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const head = Buffer.alloc(HASH_PREFIX.length + 64);
+    const n = fs.readSync(fd, head, 0, head.length, 0);
+    const text = head.subarray(0, n).toString('utf8');
+    return text.startsWith(HASH_PREFIX) ? text.slice(HASH_PREFIX.length) : '(none)';
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /**
- * The bundle for this start: the prebuilt `prebuiltPath` (WORKER_WORKFLOW_BUNDLE) if given, after checking its
- * hash against the sources, else a fresh one bundled in a child process into a temporary directory.
+ * The bundle for this start: the prebuilt `prebuiltPath` (WORKER_WORKFLOW_BUNDLE) if given, else, compiled, the
+ * build's dist/workflow-bundle.js, either after checking its hash against the sources; as TypeScript without
+ * WORKER_WORKFLOW_BUNDLE, a fresh one bundled in a child process into a temporary directory.
  */
 export async function prepareWorkflowBundle(prebuiltPath?: string | null): Promise<PreparedWorkflowBundle> {
-  if (prebuiltPath) {
-    const fd = fs.openSync(prebuiltPath, 'r');
-    const head = Buffer.alloc(HASH_PREFIX.length + 64);
-    fs.readSync(fd, head, 0, head.length, 0);
-    fs.closeSync(fd);
-    const recorded = head.toString('utf8').startsWith(HASH_PREFIX) ? head.toString('utf8').slice(HASH_PREFIX.length) : '(none)';
+  const prebuilt = prebuiltPath || BUILT_WORKFLOW_BUNDLE;
+  if (prebuilt) {
+    const what = prebuiltPath ? `WORKER_WORKFLOW_BUNDLE ${prebuiltPath}` : `the build's workflow bundle ${prebuilt}`;
+    const rebuild = prebuiltPath
+      ? `rebuild it with \`${BUNDLE_COMMAND}\` or unset WORKER_WORKFLOW_BUNDLE ${COMPILED ? "to use the build's" : 'to bundle at start'}`
+      : 'rebuild with `npm run build:prod`';
+    if (!fs.existsSync(prebuilt)) throw new Error(`${what} does not exist: ${rebuild}`);
+    const recorded = recordedHash(prebuilt);
     const current = workflowSourcesHash();
     if (recorded !== current) {
       throw new Error(
-        `WORKER_WORKFLOW_BUNDLE ${prebuiltPath} was built from other workflow sources (hash ${recorded}, sources ${current}); ` +
-          'rebuild it with `npx tsx src/temporal/workflow-bundle.ts <file>` or unset WORKER_WORKFLOW_BUNDLE to bundle at start',
+        `${what} is stale: it was built from other workflow sources than the ones in ${CODE_ROOT} (bundle hash ${recorded}, sources ${current}); ${rebuild}`,
       );
     }
-    return { codePath: path.resolve(prebuiltPath), release: () => undefined };
+    return { codePath: path.resolve(prebuilt), prebuilt: true, release: () => undefined };
   }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'booking-workflows-'));
   const codePath = path.join(dir, 'workflow-bundle.js');
@@ -104,14 +141,15 @@ export async function prepareWorkflowBundle(prebuiltPath?: string | null): Promi
     fs.rmSync(dir, { recursive: true, force: true });
     throw err;
   }
-  return { codePath, release: () => fs.rmSync(dir, { recursive: true, force: true }) };
+  return { codePath, prebuilt: false, release: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }
 
-// `npx tsx src/temporal/workflow-bundle.ts <file>` prebuilds a bundle for WORKER_WORKFLOW_BUNDLE.
+// `npx tsx src/temporal/workflow-bundle.ts <file>` (compiled: `node dist/src/temporal/workflow-bundle.js <file>`)
+// prebuilds a bundle for WORKER_WORKFLOW_BUNDLE.
 if (require.main === module) {
   const out = process.argv[2];
   if (!out) {
-    console.error('usage: npx tsx src/temporal/workflow-bundle.ts <output file>');
+    console.error(`usage: ${BUNDLE_COMMAND.replace('<file>', '<output file>')}`);
     process.exit(2);
   }
   bundleWorkflowsInChild(path.resolve(out)).then(

@@ -4,7 +4,7 @@ import type { Config } from '../src/config';
 import type { Db } from '../src/store/db';
 import type { SalesforceActivities } from '../src/shared/dispatch-contract';
 import { createNoteActivities } from './notes';
-import { createSalesforceActivities } from './salesforce';
+import { countEventWithoutWebhook, createSalesforceActivities } from './salesforce';
 import { createWebhookActivities } from './webhooks';
 
 export interface ActivityDeps {
@@ -15,7 +15,8 @@ export interface ActivityDeps {
 
 /** Salesforce switched off by configuration: every sync is a no-op the booking records as skipped. */
 const salesforceOff: SalesforceActivities = {
-  async syncActivityEvent() {
+  async syncActivityEvent({ event }) {
+    countEventWithoutWebhook(event);
     return { outcome: 'skipped', activityEventId: null, detail: 'Salesforce connector is off (SALESFORCE_MODE=off)' };
   },
 };

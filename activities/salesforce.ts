@@ -4,7 +4,8 @@
  * creating a second one. Configuration errors fail non-retryably (type = Salesforce errorCode); everything
  * else fails with nextRetryDelay from the 72-hour schedule. No credential ever leaves this module.
  */
-import { Context, log as activityLog } from '@temporalio/activity';
+import { performance } from 'node:perf_hooks';
+import { Context, log as activityLog, type Info } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Connection, SaveResult } from 'jsforce';
 import type { Config } from '../src/config';
@@ -16,9 +17,10 @@ import {
   type EventFieldValues,
   type RelationPlan,
 } from '../src/domain/salesforce/event-fields';
-import type { SalesforceRecordRef } from '../src/shared/booking-contract';
+import type { LifecycleEvent, SalesforceRecordRef } from '../src/shared/booking-contract';
 import type { SalesforceActivities, SalesforceSyncInput, SalesforceSyncResult } from '../src/shared/dispatch-contract';
 import { createSalesforceConnection, createSalesforceSession, type SalesforceSession } from '../src/salesforce/connector';
+import { codeLabel, eventTypeLabel, workerMetrics, type SalesforceOutcomeLabel, type WorkerMetrics } from '../src/observability/worker-metrics';
 
 /** Minimal logger (the SDK's activity logger by default). */
 export interface SalesforceLog {
@@ -34,6 +36,8 @@ export interface SalesforceActivityDeps {
   /** Builds the jsforce Connection when no session is given (tests cap jsforce's own HTTP retries here). */
   connect?: (cfg: Config['salesforce']) => Connection;
   log?: SalesforceLog;
+  /** Where writes are counted; the process's worker metrics by default. */
+  metrics?: WorkerMetrics;
 }
 
 type WhoWhat = { WhoId?: string; WhatId?: string };
@@ -73,6 +77,25 @@ function currentAttempt(): number {
   }
 }
 
+function currentInfo(): Info | null {
+  try {
+    return Context.current().info;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Counts a lifecycle event that posts no webhook (routing counts the others) once, at the sync's first attempt: the
+ * Salesforce sync is the only activity that sees it.
+ */
+export function countEventWithoutWebhook(event: LifecycleEvent, metrics: WorkerMetrics = workerMetrics()): void {
+  if (!event.webhook && currentAttempt() === 1) metrics.lifecycleEvents.inc({ type: eventTypeLabel(event.type) });
+}
+
+/** How long past a failed attempt's next retry this worker keeps counting the write as retrying (that attempt's own run). */
+const RETRY_OVERDUE_MARGIN_MS = 60_000;
+
 async function first<T>(conn: Connection, soql: string): Promise<T | undefined> {
   const res = await conn.query<T & Record<string, unknown>>(soql);
   return res.records[0] as T | undefined;
@@ -94,6 +117,9 @@ export function createSalesforceActivities(deps: SalesforceActivityDeps): Salesf
     return session;
   };
   const names = { eventStatusField: cfg.eventStatusField, reasonField: cfg.reasonField, bookingIdField: cfg.bookingIdField };
+  const metrics = deps.metrics ?? workerMetrics();
+  const count = (outcome: SalesforceOutcomeLabel, code?: string) =>
+    metrics.salesforceWrites.inc(code ? { outcome, code: codeLabel(code) } : { outcome });
 
   async function resolveOwner(conn: Connection, email: string, notes: string[]): Promise<string | undefined> {
     const user = await first<{ Id: string }>(conn, `SELECT Id FROM User WHERE Email = ${soqlString(email)} AND IsActive = true LIMIT 1`);
@@ -191,14 +217,31 @@ export function createSalesforceActivities(deps: SalesforceActivityDeps): Salesf
 
   return {
     async syncActivityEvent({ bookingId, event }: SalesforceSyncInput): Promise<SalesforceSyncResult> {
+      countEventWithoutWebhook(event, metrics);
       if (cfg.mode === 'off') return { outcome: 'skipped', activityEventId: null, detail: 'the Salesforce connector is off' };
+      const info = currentInfo();
+      // The write as the retry tracker knows it: one activity of one workflow, across its attempts (never a label).
+      const retryKey = info?.workflowExecution ? `${info.workflowExecution.workflowId}/${info.activityId}` : null;
+      const ended = (outcome: SalesforceOutcomeLabel, code?: string) => {
+        count(outcome, code);
+        if (retryKey) metrics.salesforceRetrying.ended(retryKey);
+      };
       if (event.booking.id !== bookingId) {
+        ended('invalid_input', 'SYNC_INPUT_INVALID');
         throw ApplicationFailure.nonRetryable(`event ${event.id} belongs to ${event.booking.id}, not ${bookingId}`, 'SYNC_INPUT_INVALID');
       }
       // Without the page's settings the sync cannot tell what to write: fail loudly rather than skip silently.
-      if (!event.page) throw ApplicationFailure.nonRetryable(`event ${event.id} carries no booking page settings`, 'SYNC_INPUT_INVALID');
+      if (!event.page) {
+        ended('invalid_input', 'SYNC_INPUT_INVALID');
+        throw ApplicationFailure.nonRetryable(`event ${event.id} carries no booking page settings`, 'SYNC_INPUT_INVALID');
+      }
       const plan = planActivityEventWrite(event, names);
-      if (!plan.write) return { outcome: 'skipped', activityEventId: null, detail: plan.reason };
+      if (!plan.write) {
+        ended('skipped');
+        return { outcome: 'skipped', activityEventId: null, detail: plan.reason };
+      }
+      const t0 = performance.now();
+      const observe = (outcome: SalesforceOutcomeLabel) => metrics.salesforceWriteDuration.observe({ outcome }, (performance.now() - t0) / 1000);
       try {
         const conn = await getSession().connection();
         const notes: string[] = [];
@@ -213,6 +256,8 @@ export function createSalesforceActivities(deps: SalesforceActivityDeps): Salesf
             if (owner) fields.OwnerId = owner;
           }
           await conn.sobject('Event').update({ Id: existing.Id, ...fields });
+          observe('updated');
+          ended('updated');
           logger.info('salesforce event updated', { bookingId, eventId: event.id, status: plan.status, activityEventId: existing.Id });
           return { outcome: 'updated', activityEventId: existing.Id, ...(notes.length ? { detail: notes.join('; ') } : {}) };
         }
@@ -220,10 +265,24 @@ export function createSalesforceActivities(deps: SalesforceActivityDeps): Salesf
         const relation = await resolveRelation(conn, plan.relation);
         notes.push(...relation.notes);
         const created = savedId(await conn.sobject('Event').create({ ...plan.fields, ...(owner ? { OwnerId: owner } : {}), ...relation.fields }));
+        observe('created');
+        ended('created');
         logger.info('salesforce event created', { bookingId, eventId: event.id, status: plan.status, activityEventId: created });
         return { outcome: 'created', activityEventId: created, ...(notes.length ? { detail: notes.join('; ') } : {}) };
       } catch (err) {
         const f = failure(err);
+        if (f.nonRetryable) {
+          observe('config_error');
+          ended('config_error', f.type ?? undefined);
+        } else {
+          observe('retrying');
+          count('retrying', f.type ?? undefined);
+          // Retrying since the first attempt was scheduled; forgotten here once the next attempt is overdue.
+          if (retryKey && info) {
+            const expiresAtMs = Date.now() + retryDelayAfterAttempt(info.attempt) + info.startToCloseTimeoutMs + RETRY_OVERDUE_MARGIN_MS;
+            metrics.salesforceRetrying.failed(retryKey, info.scheduledTimestampMs, expiresAtMs);
+          }
+        }
         logger.warn('salesforce sync failed', { bookingId, eventId: event.id, code: f.type, retryable: !f.nonRetryable, message: f.message });
         throw f;
       }

@@ -30,6 +30,7 @@ import { createGuardedDispatcher, findForbiddenTarget } from '../src/webhooks/ss
 import { deliveryIdFor } from '../src/webhooks/ids';
 import { startDeliveryWorkflow } from '../src/webhooks/start-delivery';
 import { mapLimit } from '../src/util/map-limit';
+import { DELIVERY_OUTCOME, eventTypeLabel, statusClass, workerMetrics, type DeliveryOutcomeLabel, type WorkerMetrics } from '../src/observability/worker-metrics';
 
 /**
  * Deliveries routing works on at once. Loopback receivers answer in milliseconds, so a 500-subscriber fan-out
@@ -54,6 +55,17 @@ export interface WebhookActivityDeps {
    * time-skipping server pass the server's clock so recorded times show the skipped schedule.
    */
   now?: () => number | Promise<number>;
+  /** Where deliveries and attempts are counted; the process's worker metrics by default. */
+  metrics?: WorkerMetrics;
+}
+
+/** The current activity's attempt number; 1 outside an activity (direct calls in tests). */
+function activityAttempt(): number {
+  try {
+    return Context.current().info.attempt;
+  } catch {
+    return 1;
+  }
 }
 
 function describe(err: unknown, totalTimeoutMs: number): string {
@@ -95,6 +107,9 @@ export function createWebhookActivities(deps: WebhookActivityDeps): DispatchActi
     deps.dispatcher ?? createGuardedDispatcher({ allowPrivateTargets: cfg.allowPrivateTargets, connectTimeoutMs: cfg.connectTimeoutMs });
   const now = deps.now ?? (() => Date.now());
   const totalTimeoutMs = Math.min(cfg.totalTimeoutMs, MAX_ATTEMPT_MS);
+  const metrics = deps.metrics ?? workerMetrics();
+  const countDelivery = (outcome: DeliveryOutcomeLabel, reason?: string) =>
+    metrics.deliveries.inc(reason ? { outcome, reason } : { outcome });
 
   /** One signed POST of the envelope, not yet recorded. Never throws for the receiver's failures. */
   async function post(d: { sub: WebhookSubscription; envelope: WebhookEnvelope; startedMs: number }): Promise<PostResult> {
@@ -135,6 +150,7 @@ export function createWebhookActivities(deps: WebhookActivityDeps): DispatchActi
     if (status !== null && !succeeded) {
       error = status >= 300 && status < 400 ? `HTTP ${status}: redirects are not followed; only 2xx counts as delivered` : `HTTP ${status}`;
     }
+    metrics.attemptDuration.observe({ result: succeeded ? 'succeeded' : 'failed', status_class: statusClass(status) }, latencyMs / 1000);
     const retryAfterMs = status !== null && !succeeded && honoursRetryAfter(status) ? parseRetryAfter(retryAfter, await now()) : null;
     return { succeeded, status, error, forbidden, retryAfterMs, latencyMs, startedMs: d.startedMs };
   }
@@ -160,13 +176,29 @@ export function createWebhookActivities(deps: WebhookActivityDeps): DispatchActi
 
   /** Marks a delivery failed for good and, for 410 and an exhausted schedule, disables its subscription; returns its attempts. */
   async function stopDelivery(d: { deliveryId: string; subscriptionId: string; reason: string; disableSubscription: boolean }): Promise<number> {
-    const failed = await repo.failDelivery(d.deliveryId, d.reason, new Date(await now()));
-    if (d.disableSubscription) await repo.disableSubscription(d.subscriptionId, d.reason);
+    const at = new Date(await now());
+    const failed = await repo.failDelivery(d.deliveryId, d.reason, at);
+    // Counted once: only the call that moved the delivery out of pending stamped it with its own time (a retry does not).
+    const stoppedHere = failed?.status === 'failed' && failed.completedAt?.getTime() === at.getTime();
+    if (stoppedHere) {
+      if (d.reason === STOP_REASON.endpointGone) countDelivery(DELIVERY_OUTCOME.gone);
+      else if (d.reason === STOP_REASON.forbiddenTarget) countDelivery(DELIVERY_OUTCOME.forbidden);
+      else countDelivery(DELIVERY_OUTCOME.failed, d.reason);
+    }
+    if (d.disableSubscription) {
+      const before = stoppedHere ? await repo.getSubscription(d.subscriptionId) : null;
+      await repo.disableSubscription(d.subscriptionId, d.reason);
+      if (before?.enabled) metrics.subscriptionsDisabled.inc({ reason: d.reason });
+    }
     return failed?.attempts ?? 0;
   }
 
-  const startWorkflow = (sub: WebhookSubscription, deliveryId: string, envelope: WebhookEnvelope, handoff?: DeliveryHandoff) =>
-    startDeliveryWorkflow(deps.temporal, deps.config.temporal.taskQueue, { deliveryId, subscription: sub, envelope, handoff });
+  /** Hands a delivery to its workflow (counted when this call started it). */
+  const startWorkflow = async (sub: WebhookSubscription, deliveryId: string, envelope: WebhookEnvelope, handoff?: DeliveryHandoff) => {
+    const started = await startDeliveryWorkflow(deps.temporal, deps.config.temporal.taskQueue, { deliveryId, subscription: sub, envelope, handoff });
+    if (started) countDelivery(DELIVERY_OUTCOME.handedOver);
+    return started;
+  };
 
   return {
     /**
@@ -181,6 +213,8 @@ export function createWebhookActivities(deps: WebhookActivityDeps): DispatchActi
         throw ApplicationFailure.nonRetryable(`'${envelope.type}' is not a specific webhook event type`, 'InvalidWebhookEvent');
       }
       const activityLog = Context.current().log;
+      // Once per event: a retried routing sees the same event again.
+      if (activityAttempt() === 1) metrics.lifecycleEvents.inc({ type: eventTypeLabel(envelope.type) });
       const subs = await repo.subscriptionsForEvent(triggersFor(envelope.type), new Date(envelope.creation_time));
       const deliveryIds = subs.map((sub) => deliveryIdFor(envelope.id, sub.id));
       const fresh = new Set(await repo.insertDeliveries(subs.map((sub, i) => ({ id: deliveryIds[i], subscriptionId: sub.id })), envelope));
@@ -293,6 +327,7 @@ export function createWebhookActivities(deps: WebhookActivityDeps): DispatchActi
         const pending = inFlight.get(i);
         if (r) {
           if (r.succeeded) {
+            countDelivery(DELIVERY_OUTCOME.deliveredAtOnce);
             routed[i] = 'delivered';
             return;
           }
@@ -317,7 +352,10 @@ export function createWebhookActivities(deps: WebhookActivityDeps): DispatchActi
           pending
             .then((late) => repo.recordAttempt(attemptRow(deliveryId, 1, late)).then(() => late))
             .then(
-              (late) => activityLog.info('first webhook attempt ended after routing handed it over', { deliveryId, status: late.status, succeeded: late.succeeded, latencyMs: late.latencyMs }),
+              (late) => {
+                if (late.succeeded) countDelivery(DELIVERY_OUTCOME.deliveredAtOnce);
+                activityLog.info('first webhook attempt ended after routing handed it over', { deliveryId, status: late.status, succeeded: late.succeeded, latencyMs: late.latencyMs });
+              },
               (err: unknown) => activityLog.warn('first webhook attempt could not be recorded', { deliveryId, error: String(err) }),
             );
           await startWorkflow(sub, deliveryId, envelope, {
@@ -358,6 +396,7 @@ export function createWebhookActivities(deps: WebhookActivityDeps): DispatchActi
       const o = await attemptDelivery({ deliveryId: input.deliveryId, sub, envelope: input.envelope, attemptNumber: attempt, startedMs: await now() });
       const logAttrs = { deliveryId: input.deliveryId, eventId: input.envelope.id, attempt, status: o.status, latencyMs: o.latencyMs };
       if (o.succeeded) {
+        countDelivery(attempt === 1 ? DELIVERY_OUTCOME.deliveredAtOnce : DELIVERY_OUTCOME.deliveredAfterRetries);
         log.info('webhook attempt succeeded', logAttrs);
         return { status: o.status as number, attempts: o.attempts };
       }

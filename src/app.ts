@@ -1,6 +1,7 @@
 /**
  * buildApp(deps): the HTTP API as a Fastify instance, not yet listening. Route groups are plugins under
- * src/api/routes/; their schemas feed both validation and the OpenAPI document at /v2/openapi.json.
+ * src/api/routes/; their schemas feed both validation and the OpenAPI document at /v2/openapi.json. /healthz and
+ * /readyz answer without an API key; every answer is counted in the API's metrics (src/observability/).
  */
 import Fastify, { type FastifyBaseLogger } from 'fastify';
 import swagger from '@fastify/swagger';
@@ -12,6 +13,8 @@ import { registerJsonBodyParser } from './api/plugins/json-body';
 import { schemaController } from './api/plugins/validation';
 import type { AppDeps, FastifyTypebox } from './api/types';
 import { routeGroups } from './api/routes';
+import { registerHttpMetrics } from './observability/api-metrics';
+import { HEALTH_PATHS, registerHealthRoutes } from './observability/health';
 
 export const OPENAPI_PATH = '/v2/openapi.json';
 
@@ -45,7 +48,9 @@ export async function buildApp(deps: AppDeps, opts: BuildAppOptions = {}): Promi
   app.addSchema(ErrorBody);
   registerErrorHandling(app);
   registerJsonBodyParser(app);
-  registerAuth(app, deps.config.api.apiKeys, [OPENAPI_PATH]);
+  // First, so every answer is counted, the authentication layer's 401s included.
+  registerHttpMetrics(app);
+  registerAuth(app, deps.config.api.apiKeys, [OPENAPI_PATH, ...HEALTH_PATHS]);
 
   await app.register(swagger, {
     openapi: {
@@ -60,6 +65,7 @@ export async function buildApp(deps: AppDeps, opts: BuildAppOptions = {}): Promi
   for (const group of routeGroups) await app.register(group.plugin, { prefix: group.prefix });
 
   app.get(OPENAPI_PATH, { schema: { hide: true } }, async () => app.swagger());
+  registerHealthRoutes(app);
   await app.ready();
   return app;
 }

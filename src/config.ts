@@ -24,6 +24,8 @@ export interface Config {
     uiPort: number;
     /** Override for the CLI binary; otherwise PATH, then the build cache. */
     cliPath: string | null;
+    /** Workflow executions the embedded dev server keeps in its history cache (`history.hostLevelCacheMaxSize`). */
+    devServerHistoryCacheSize: number;
   };
   api: {
     host: string;
@@ -83,7 +85,28 @@ export interface Config {
     /** Prebuilt workflow bundle (src/temporal/workflow-bundle.ts); null bundles in a child process at each start. */
     workflowBundlePath: string | null;
   };
+  /** Metrics and health listeners (Prometheus text format); each null is off. */
+  metrics: {
+    /** Interface every metrics listener binds (METRICS_HOST). */
+    host: string;
+    /** The API's metrics, /healthz and /readyz (METRICS_PORT). */
+    api: ListenPort | null;
+    /** The worker's engine metrics, /healthz and /readyz (WORKER_METRICS_PORT). */
+    worker: ListenPort | null;
+    /** The Temporal SDK's own Prometheus exporter in the worker process (WORKER_SDK_METRICS_PORT). */
+    sdk: ListenPort | null;
+  };
   logLevel: string;
+}
+
+/** A port to listen on, as configured. */
+export interface ListenPort {
+  /** 0: a free port picked at start. */
+  port: number;
+  /** Left unset (the embedded default): a taken default falls back to a free port instead of stopping the start. */
+  fallback: boolean;
+  /** The variable it comes from, for messages. */
+  variable: string;
 }
 
 class ConfigError extends Error {}
@@ -121,6 +144,16 @@ function list(env: NodeJS.ProcessEnv, name: string, fallback: string[]): string[
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
+}
+
+/** A listener's port: unset → `fallback` (a default that may move to a free port, or off); `off` → null; 0-65535. */
+function listenPort(env: NodeJS.ProcessEnv, name: string, fallback: number | null): ListenPort | null {
+  const v = env[name];
+  if (v === undefined || v === '') return fallback === null ? null : { port: fallback, fallback: true, variable: name };
+  if (/^off$/i.test(v)) return null;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new ConfigError(`${name} must be a port (0-65535) or off, got '${v}'`);
+  return { port: n, fallback: false, variable: name };
 }
 
 function oneOf<T extends string>(env: NodeJS.ProcessEnv, name: string, values: readonly T[], fallback: T): T {
@@ -163,6 +196,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       devServerPort: int(env, 'TEMPORAL_DEV_PORT', 7233),
       uiPort: int(env, 'TEMPORAL_UI_PORT', 8233),
       cliPath: opt(env, 'TEMPORAL_CLI_PATH'),
+      devServerHistoryCacheSize: int(env, 'TEMPORAL_DEV_HISTORY_CACHE_SIZE', 2000),
     },
     api: {
       host: apiHost,
@@ -209,8 +243,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxConcurrentWorkflowTaskExecutions: int(env, 'WORKER_MAX_CONCURRENT_WORKFLOW_TASKS', 40),
       workflowBundlePath: opt(env, 'WORKER_WORKFLOW_BUNDLE'),
     },
+    metrics: {
+      host: str(env, 'METRICS_HOST', '127.0.0.1'),
+      // On by default only under npm start (embedded); production processes expose what they are told to.
+      api: listenPort(env, 'METRICS_PORT', embedded ? 9464 : null),
+      worker: listenPort(env, 'WORKER_METRICS_PORT', embedded ? 9465 : null),
+      sdk: listenPort(env, 'WORKER_SDK_METRICS_PORT', embedded ? 9466 : null),
+    },
     logLevel: str(env, 'LOG_LEVEL', 'info'),
   };
+  if (config.temporal.devServerHistoryCacheSize < 1) throw new ConfigError('TEMPORAL_DEV_HISTORY_CACHE_SIZE must be at least 1');
   if (config.booking.horizonDays < 1) throw new ConfigError('BOOKING_HORIZON_DAYS must be at least 1');
   if (config.salesforce.mode === 'org' && (!config.salesforce.clientId || !config.salesforce.clientSecret)) {
     throw new ConfigError('SALESFORCE_MODE=org needs SALESFORCE_CLIENT_ID and SALESFORCE_CLIENT_SECRET');

@@ -13,14 +13,14 @@ import { openDb } from './store';
 import { lockDataDir } from './temporal/data-dir-lock';
 import { startDevServer, type DevServer } from './temporal/dev-server';
 import { connectionOptions } from './temporal/connection';
-import { createBookingWorker } from './worker';
+import { createBookingWorker, workerMetricsUrl } from './worker';
 import { startApi } from './server';
 import { startSalesforceStandin, type SalesforceStandin } from './salesforce/standin/server';
 
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config);
-  installWorkerRuntime(logger, { handleSignals: false });
+  const { sdkMetricsUrl } = installWorkerRuntime(logger, { handleSignals: false, metrics: config.metrics });
   const stops: (() => Promise<unknown>)[] = [];
   let stopping = false;
   const shutdown = async (code: number) => {
@@ -79,11 +79,19 @@ async function main(): Promise<void> {
     const api = await startApi({ config, db, temporal: client, logger });
     stops.push(() => api.close());
 
+    const workerMetrics = workerMetricsUrl(worker);
+    const metricsUrls = [
+      api.metricsUrl && `${api.metricsUrl}/metrics (API)`,
+      workerMetrics && `${workerMetrics}/metrics (worker)`,
+      sdkMetricsUrl && `${sdkMetricsUrl} (Temporal SDK)`,
+    ].filter(Boolean);
     const lines = [
       '',
       'Booking lifecycle engine is running.',
       `  API:          ${api.url}   (header API-Key: ${config.api.apiKeys[0] ?? '<set API_KEYS>'})`,
       `  OpenAPI:      ${api.url}/v2/openapi.json`,
+      `  Health:       ${api.url}/readyz${workerMetrics ? `, ${workerMetrics}/readyz (worker)` : ''}`,
+      `  Metrics:      ${metricsUrls.length ? metricsUrls.join('\n                ') : 'off (METRICS_PORT, WORKER_METRICS_PORT, WORKER_SDK_METRICS_PORT)'}`,
       devServer ? `  Temporal UI:  ${devServer.uiUrl}` : `  Temporal:     ${opts.address} (namespace ${config.temporal.namespace})`,
       standin ? `  Salesforce:   stand-in at ${standin.url} (SALESFORCE_MODE=standin)` : `  Salesforce:   ${config.salesforce.mode}`,
       `  Data:         ${config.dataDir}`,

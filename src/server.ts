@@ -11,21 +11,56 @@ import type { Db } from './store/db';
 import type { FastifyTypebox } from './api/types';
 import { connectionOptions } from './temporal/connection';
 import type { Logger } from 'pino';
+import { apiMetrics, instrumentTemporalClient } from './observability/api-metrics';
+import { alive, apiReadiness } from './observability/health';
+import { startMetricsServer, type MetricsServer } from './observability/metrics-server';
 
 export interface RunningApi {
   app: FastifyTypebox;
   url: string;
+  /** Base URL of the API's metrics listener (`/metrics`, `/healthz`, `/readyz`); null when METRICS_PORT is off. */
+  metricsUrl: string | null;
   close(): Promise<void>;
 }
 
-/** Builds the app and listens on config.api.host:port. */
+/**
+ * Builds the app and listens on config.api.host:port, and its metrics on config.metrics.host and METRICS_PORT. The
+ * app's Temporal calls go through a client that counts their failures.
+ */
 export async function startApi(deps: { config: Config; db: Db; temporal: Client; logger: Logger }): Promise<RunningApi> {
-  const app = await buildApp({ config: deps.config, db: deps.db, temporal: deps.temporal }, { logger: deps.logger });
-  await app.listen({ host: deps.config.api.host, port: deps.config.api.port });
+  const temporal = instrumentTemporalClient(deps.temporal);
+  const metrics = apiMetrics();
+  metrics.watch({ db: deps.db });
+  const app = await buildApp({ config: deps.config, db: deps.db, temporal }, { logger: deps.logger });
+  let metricsServer: MetricsServer | null = null;
+  try {
+    await app.listen({ host: deps.config.api.host, port: deps.config.api.port });
+    if (deps.config.metrics.api) {
+      metricsServer = await startMetricsServer({
+        name: 'API metrics',
+        host: deps.config.metrics.host,
+        port: deps.config.metrics.api,
+        registry: metrics.registry,
+        live: alive,
+        ready: () => apiReadiness({ temporal, db: deps.db }),
+      });
+    }
+  } catch (err) {
+    await app.close();
+    throw err;
+  }
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : deps.config.api.port;
   const host = deps.config.api.host === '0.0.0.0' ? '127.0.0.1' : deps.config.api.host;
-  return { app, url: `http://${host}:${port}`, close: () => app.close() };
+  return {
+    app,
+    url: `http://${host}:${port}`,
+    metricsUrl: metricsServer?.url ?? null,
+    close: async () => {
+      await app.close();
+      await metricsServer?.close();
+    },
+  };
 }
 
 async function main(): Promise<void> {
@@ -37,7 +72,7 @@ async function main(): Promise<void> {
   const temporal = new Client({ connection, namespace: config.temporal.namespace });
   const db = await openDb(config);
   const api = await startApi({ config, db, temporal, logger });
-  logger.info({ url: api.url }, 'API listening');
+  logger.info({ url: api.url, metricsUrl: api.metricsUrl }, 'API listening');
   const stop = async () => {
     await api.close();
     await db.close();

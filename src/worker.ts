@@ -12,6 +12,8 @@ import type { Db } from './store/db';
 import { connectionOptions } from './temporal/connection';
 import { prepareWorkflowBundle, type PreparedWorkflowBundle } from './temporal/workflow-bundle';
 import { createLogger, installWorkerRuntime } from './logging';
+import { workerMetrics } from './observability/worker-metrics';
+import { startMetricsServer, type MetricsServer } from './observability/metrics-server';
 
 export interface WorkerDeps {
   config: Config;
@@ -30,15 +32,52 @@ export function workerTuning(config: Config): Partial<WorkerOptions> {
   };
 }
 
+const metricsServers = new WeakMap<Worker, MetricsServer>();
+
+/** Base URL of the worker's metrics listener (`/metrics`, `/healthz`, `/readyz`); null when WORKER_METRICS_PORT is off. */
+export function workerMetricsUrl(worker: Worker): string | null {
+  return metricsServers.get(worker)?.url ?? null;
+}
+
+/** Stops the worker's metrics listener (it never keeps the process alive, so an entry point that exits needs not). */
+export async function closeWorkerMetrics(worker: Worker): Promise<void> {
+  await metricsServers.get(worker)?.close();
+  metricsServers.delete(worker);
+}
+
+/**
+ * Serves the worker's metrics and health on WORKER_METRICS_PORT, before the worker exists: a taken port stops the
+ * start before anything polls. Ready once the worker runs (polls its task queue); alive unless it failed.
+ */
+async function startWorkerMetrics(config: Config, worker: () => Worker | null): Promise<MetricsServer | null> {
+  if (!config.metrics.worker) return null;
+  const state = () => worker()?.getState() ?? 'CREATING';
+  return startMetricsServer({
+    name: 'worker metrics',
+    host: config.metrics.host,
+    port: config.metrics.worker,
+    registry: workerMetrics().registry,
+    live: () => ({ ok: state() !== 'FAILED', body: { status: state() === 'FAILED' ? 'failed' : 'ok', state: state() } }),
+    ready: async () => {
+      const s = state();
+      return { ok: s === 'RUNNING', body: { status: s === 'RUNNING' ? 'ready' : 'not_ready', state: s, taskQueue: config.temporal.taskQueue } };
+    },
+  });
+}
+
 /**
  * Creates the booking worker. Its workflow bundle is built in a child process (or is the checked prebuilt bundle:
  * the build's, or WORKER_WORKFLOW_BUNDLE), not with `workflowsPath`: in-process webpack bundling leaves ~45-60 MiB
- * resident. A bundle prepared by the caller is used, and released, instead.
+ * resident. A bundle prepared by the caller is used, and released, instead. Its metrics listener (workerMetricsUrl)
+ * starts with it when WORKER_METRICS_PORT is on.
  */
 export async function createBookingWorker(deps: WorkerDeps, prepared?: PreparedWorkflowBundle): Promise<Worker> {
   const bundle = prepared ?? (await prepareWorkflowBundle(deps.config.worker.workflowBundlePath));
+  let created: Worker | null = null;
+  let server: MetricsServer | null = null;
   try {
-    return await Worker.create({
+    server = await startWorkerMetrics(deps.config, () => created);
+    created = await Worker.create({
       connection: deps.connection,
       namespace: deps.config.temporal.namespace,
       taskQueue: deps.config.temporal.taskQueue,
@@ -47,6 +86,12 @@ export async function createBookingWorker(deps: WorkerDeps, prepared?: PreparedW
       activities: createActivities({ config: deps.config, db: deps.db, temporal: deps.client }),
       ...workerTuning(deps.config),
     });
+    workerMetrics().watch({ worker: created, db: deps.db });
+    if (server) metricsServers.set(created, server);
+    return created;
+  } catch (err) {
+    await server?.close();
+    throw err;
   } finally {
     bundle.release();
   }
@@ -55,7 +100,7 @@ export async function createBookingWorker(deps: WorkerDeps, prepared?: PreparedW
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config);
-  installWorkerRuntime(logger);
+  const { sdkMetricsUrl } = installWorkerRuntime(logger, { metrics: config.metrics });
   if (!config.temporal.address) throw new Error('npm run worker needs TEMPORAL_ADDRESS (npm start runs the embedded default)');
   if (!config.databaseUrl) throw new Error('npm run worker needs DATABASE_URL: the embedded store belongs to npm start');
   // First, so a missing or stale prebuilt bundle stops the start before anything connects.
@@ -64,16 +109,19 @@ async function main(): Promise<void> {
   let connection: NativeConnection | undefined;
   let clientConnection: Connection | undefined;
   let db: Db | undefined;
+  let worker: Worker | undefined;
   try {
     const opts = connectionOptions(config);
     connection = await NativeConnection.connect(opts);
     clientConnection = await Connection.connect(opts);
     db = await openDb(config);
     const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
-    const worker = await createBookingWorker({ config, connection, client, db }, bundle);
-    logger.info({ taskQueue: config.temporal.taskQueue, address: opts.address, workflowBundle }, 'worker running');
+    worker = await createBookingWorker({ config, connection, client, db }, bundle);
+    const metricsUrl = workerMetricsUrl(worker);
+    logger.info({ taskQueue: config.temporal.taskQueue, address: opts.address, workflowBundle, metricsUrl, sdkMetricsUrl }, 'worker running');
     await worker.run();
   } finally {
+    if (worker) await closeWorkerMetrics(worker);
     bundle.release();
     await db?.close();
     await clientConnection?.close();

@@ -8,6 +8,7 @@ import { Connection, OAuth2, type OAuth2Config, type TokenResponse } from 'jsfor
 import Transport from 'jsforce/lib/transport';
 import type { HttpRequest, HttpRequestOptions } from 'jsforce/lib/types';
 import type { Config } from '../config';
+import { workerMetrics } from '../observability/worker-metrics';
 
 type SalesforceConfig = Config['salesforce'];
 
@@ -31,8 +32,11 @@ const OAUTH_ERROR = /^(invalid_[a-z_]+|unsupported_[a-z_]+|inactive_[a-z_]+|rate
 class NamedErrorOAuth2 extends OAuth2 {
   override async refreshToken(refreshToken: string): Promise<TokenResponse> {
     try {
-      return await super.refreshToken(refreshToken);
+      const token = await super.refreshToken(refreshToken);
+      countTokenRequest('refresh_token', 'ok');
+      return token;
     } catch (err) {
+      countTokenRequest('refresh_token', 'error');
       throw nameInMessage(err);
     }
   }
@@ -41,12 +45,23 @@ class NamedErrorOAuth2 extends OAuth2 {
     codeOrParams: string | { grant_type: string; [name: string]: string },
     params: { [name: string]: string } = {},
   ): Promise<TokenResponse> {
+    const grant = typeof codeOrParams === 'string' ? 'authorization_code' : codeOrParams.grant_type;
     try {
-      return await super.requestToken(codeOrParams, params);
+      const token = await super.requestToken(codeOrParams, params);
+      countTokenRequest(grant, 'ok');
+      return token;
     } catch (err) {
+      countTokenRequest(grant, 'error');
       throw nameInMessage(err);
     }
   }
+}
+
+const GRANTS = new Set(['client_credentials', 'refresh_token', 'authorization_code']);
+
+/** Every token request (first authorization, and each re-authorization after a 401) in the worker's metrics. */
+function countTokenRequest(grant: string, result: 'ok' | 'error'): void {
+  workerMetrics().salesforceTokenRequests.inc({ grant: GRANTS.has(grant) ? grant : 'other', result });
 }
 
 function nameInMessage(err: unknown): unknown {

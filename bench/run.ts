@@ -361,7 +361,8 @@ function print(r: Results): void {
       `d ${s.params.bookings} open`,
       `created in ${s.createSeconds} s (${s.createRatePerSecond}/s, ${s.errors} err); RSS ${Math.round(s.openAfterCreation.rssBytes / MiB)} MiB ` +
         `(peak ${Math.round(s.peakRssBytes / MiB)}), heap ${Math.round(s.openAfterCreation.heapUsedBytes / MiB)} MiB; ` +
-        `SQLite ${Math.round(s.openAfterCreation.temporalSqliteBytes / MiB)} MiB, PGlite ${Math.round(s.openAfterCreation.pgliteBytes / MiB)} MiB`,
+        `SQLite ${Math.round(s.openAfterCreation.temporalSqliteBytes / MiB)} MiB, PGlite ${Math.round(s.openAfterCreation.pgliteBytes / MiB)} MiB; ` +
+        `dev server RSS ${s.devServer.rssBytesOpen === null ? 'n/a' : Math.round(s.devServer.rssBytesOpen / MiB)} MiB (peak ${Math.round(s.devServer.peakRssBytes / MiB)})`,
     ]);
     if (s.errorSamples.length) rows.push(['d error samples', s.errorSamples.join(' | ')]);
     rows.push([

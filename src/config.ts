@@ -24,7 +24,7 @@ export interface Config {
     uiPort: number;
     /** Override for the CLI binary; otherwise PATH, then the build cache. */
     cliPath: string | null;
-    /** Workflow executions the embedded dev server keeps in its history cache (`history.hostLevelCacheMaxSize`). */
+    /** Entries of the embedded dev server's history cache (`history.hostLevelCacheMaxSize`), two per booking in use. */
     devServerHistoryCacheSize: number;
   };
   api: {

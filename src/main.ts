@@ -15,7 +15,7 @@ import { startDevServer, type DevServer } from './temporal/dev-server';
 import { connectionOptions } from './temporal/connection';
 import { createBookingWorker, workerMetricsUrl } from './worker';
 import { startApi } from './server';
-import { startSalesforceStandin, type SalesforceStandin } from './salesforce/standin/server';
+import { STANDIN_LOG_LIMIT, startSalesforceStandin, type SalesforceStandin } from './salesforce/standin/server';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -56,6 +56,7 @@ async function main(): Promise<void> {
         clients: [{ clientId: config.salesforce.clientId!, clientSecret: config.salesforce.clientSecret! }],
         refreshTokens: config.salesforce.refreshToken ? [config.salesforce.refreshToken] : [],
         users: [{ Email: 'integration@standin.example', Name: 'Integration User' }],
+        logLimit: STANDIN_LOG_LIMIT,
       });
       stops.push(() => standin!.stop());
     }

@@ -3,9 +3,10 @@
  * `concurrency` requests in flight) on a page without Salesforce, with one subscription to booking.completed.
  * A first batch measures the creation rate so the rest can be given meeting ends that fall after the last
  * creation; those ends are staggered over a window, and each completion's lag from its timer's due time to the
- * webhook's arrival is measured. The engine's RSS and heap are sampled throughout.
+ * webhook's arrival is measured. The engine's RSS and heap, and the dev server's RSS, are sampled throughout.
  */
 import { databaseSizes, type Harness } from '../lib/harness';
+import { procMemory } from '../lib/proc-memory';
 import { mapLimit, sleep, summarise, waitFor, type Summary } from '../lib/stats';
 
 export interface ScaleParams {
@@ -46,6 +47,8 @@ export interface ScaleResult {
   };
   peakRssBytes: number;
   peakHeapUsedBytes: number;
+  /** The dev server process (a separate process: not in the engine's figures), RSS from /proc. */
+  devServer: { rssBytesOpen: number | null; peakRssBytes: number };
   completionsExpected: number;
   completionsArrived: number;
   completionLagMs: Summary;
@@ -67,6 +70,7 @@ async function scale(h: Harness, params: ScaleParams, onCreated: () => void): Pr
   const [subId] = await h.subscribe([{ name: 'bench scale', url: h.receiver.url + PATH, events: ['booking.completed'] }]);
   let peakRss = 0;
   let peakHeap = 0;
+  let peakDevRss = 0;
   let sampling = true;
   const sampler = (async () => {
     while (sampling) {
@@ -75,6 +79,7 @@ async function scale(h: Harness, params: ScaleParams, onCreated: () => void): Pr
         peakRss = Math.max(peakRss, m.rssBytes);
         peakHeap = Math.max(peakHeap, m.heapUsedBytes);
       }
+      peakDevRss = Math.max(peakDevRss, procMemory(h.devServer.pid)?.rssBytes ?? 0);
       await sleep(1000);
     }
   })();
@@ -117,6 +122,7 @@ async function scale(h: Harness, params: ScaleParams, onCreated: () => void): Pr
   const createSeconds = (createdAt - t0) / 1000;
 
   const mem = await h.engine.memory();
+  const devRssOpen = procMemory(h.devServer.pid)?.rssBytes ?? null;
   const disk = databaseSizes(h.dataDir);
   const dueDuringCreation = [...due.values()].filter((d) => d < createdAt).length;
 
@@ -139,6 +145,7 @@ async function scale(h: Harness, params: ScaleParams, onCreated: () => void): Pr
     openAfterCreation: { ...mem, ...disk },
     peakRssBytes: Math.max(peakRss, h.engine.procRss()?.peakRssBytes ?? 0),
     peakHeapUsedBytes: peakHeap,
+    devServer: { rssBytesOpen: devRssOpen, peakRssBytes: peakDevRss },
     completionsExpected: due.size,
     completionsArrived: arrived().length,
     completionLagMs: summarise(lags),

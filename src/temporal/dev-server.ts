@@ -47,6 +47,8 @@ export interface StartDevServerOptions {
   lock?: DataDirLock;
   /** false: register no custom search attributes, as a release before them did (tests of an older SQLite file). */
   searchAttributes?: boolean;
+  /** The server's own Prometheus /metrics port on 127.0.0.1 (the CLI picks a random one otherwise). */
+  metricsPort?: number;
 }
 
 /** A port the dev server needs is taken. `retryable` when the port was picked here and others can be picked. */
@@ -178,7 +180,7 @@ export async function startDevServer(options: StartDevServerOptions): Promise<De
 async function startOnce(
   cli: string,
   lock: DataDirLock,
-  { config, log, readyTimeoutMs = 60_000, sqlitePragmas = SQLITE_PRAGMAS, searchAttributes = true }: StartDevServerOptions,
+  { config, log, readyTimeoutMs = 60_000, sqlitePragmas = SQLITE_PRAGMAS, searchAttributes = true, metricsPort }: StartDevServerOptions,
 ): Promise<DevServer> {
   fs.mkdirSync(config.dataDir, { recursive: true });
   const dbFile = path.join(config.dataDir, 'temporal.sqlite');
@@ -230,7 +232,15 @@ async function startOnce(
     // write on an fsync and cut workflow throughput about 3x; WAL with synchronous=NORMAL survives a crash of
     // the process and loses at most the last commits on a power cut, which suits the embedded default.
     ...sqlitePragmas.flatMap((p) => ['--sqlite-pragma', p]),
+    // The history service's cache of workflow executions, an LRU that evicts only when full (its one-hour TTL is
+    // checked on access). The CLI sets 8096 entries and a booking takes two (its run and its current-run lock), so
+    // the server grew with the first ~4,000 open bookings, to 374 MiB at 10,000; 2000 entries (~1,000 bookings, twice
+    // the worker's cache) keep it near 300 MiB; a miss reloads the execution from SQLite (BENCHMARKS.md, "Memory per
+    // open booking").
+    '--dynamic-config-value',
+    `history.hostLevelCacheMaxSize=${config.temporal.devServerHistoryCacheSize}`,
     ...(searchAttributes ? searchAttributeFlags() : []),
+    ...(metricsPort === undefined ? [] : ['--metrics-port', String(metricsPort)]),
   ];
   const child = spawn(cli, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const watchdog = child.pid === undefined ? null : startWatchdog(child.pid);

@@ -49,3 +49,9 @@ test('a certificate without its key is rejected', () => {
 test('the dev server flags name every custom search attribute with its type', () => {
   expect(searchAttributeFlags()).toEqual(expect.arrayContaining(['--search-attribute', 'MeetingStart=Datetime']));
 });
+
+test("the dev server's history cache size defaults to 2000 and refuses anything below one entry", () => {
+  expect(loadConfig({}).temporal.devServerHistoryCacheSize).toBe(2000);
+  expect(loadConfig({ TEMPORAL_DEV_HISTORY_CACHE_SIZE: '500' }).temporal.devServerHistoryCacheSize).toBe(500);
+  expect(() => loadConfig({ TEMPORAL_DEV_HISTORY_CACHE_SIZE: '0' })).toThrow(/TEMPORAL_DEV_HISTORY_CACHE_SIZE/);
+});

@@ -172,6 +172,26 @@ describe('REST', () => {
   });
 });
 
+describe('request logs', () => {
+  it('keep only the newest logLimit entries of each log when a bound is set (npm start sets one)', async () => {
+    const bounded = await startTestStandin({ logLimit: 3 });
+    try {
+      const c = new Connection({ oauth2: { clientId: 'test-client', clientSecret: 'test-secret-0123456789', loginUrl: bounded.url }, loginUrl: bounded.url, version: '62.0' });
+      for (let i = 0; i < 5; i++) await c.authorize({ grant_type: 'client_credentials' });
+      for (let i = 0; i < 6; i++) await c.sobject('Event').create(event({ Subject: `Call ${i}` }));
+      expect(bounded.tokenRequests).toHaveLength(3);
+      expect(bounded.requests.map((r) => (r.body as { Subject: string }).Subject)).toEqual(['Call 3', 'Call 4', 'Call 5']);
+      // The records themselves are not trimmed: an org keeps what was created.
+      expect(bounded.records('Event')).toHaveLength(6);
+    } finally {
+      await bounded.stop();
+    }
+    // Without a bound (the tests' stand-ins) every request stays.
+    for (let i = 0; i < 6; i++) await conn.sobject('Event').create(event());
+    expect(sf.requests).toHaveLength(6);
+  });
+});
+
 describe('pure helpers', () => {
   it('ids carry the case-safe suffix Salesforce computes', () => {
     // Known pair from Salesforce documentation examples: 001A0000006Vm9r → 001A0000006Vm9rIAC.

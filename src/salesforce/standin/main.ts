@@ -4,7 +4,7 @@
  * connected app is the one src/config.ts defaults to. Only for development: it keeps everything in memory.
  */
 import { loadConfig } from '../../config';
-import { startSalesforceStandin } from './server';
+import { STANDIN_LOG_LIMIT, startSalesforceStandin } from './server';
 
 async function main(): Promise<void> {
   const config = loadConfig({ ...process.env, SALESFORCE_MODE: 'standin' });
@@ -24,6 +24,7 @@ async function main(): Promise<void> {
         .filter(Boolean)
         .map((Email) => ({ Email, Name: Email })),
     ],
+    logLimit: STANDIN_LOG_LIMIT,
   });
   console.log(`Salesforce stand-in listening on ${standin.url}`);
   console.log(`  login URL:     ${standin.url}`);

@@ -51,7 +51,16 @@ export interface StandinOptions {
   users: StandinUser[];
   /** Daily API request allowance shown in Sforce-Limit-Info. */
   apiLimit?: number;
+  /**
+   * The request logs keep this many newest entries each (default: all, which tests read). A long-running stand-in
+   * (`npm start`, `npm run salesforce-standin`) sets a bound: nothing reads its logs, and unbounded they grow with
+   * every Salesforce request.
+   */
+  logLimit?: number;
 }
+
+/** The request logs' bound in a long-running stand-in (`npm start`, `npm run salesforce-standin`). */
+export const STANDIN_LOG_LIMIT = 1000;
 
 /** A stored record: field name → value, always with Id. */
 export type StandinRecord = Record<string, unknown> & { Id: string };
@@ -128,9 +137,9 @@ export interface SalesforceStandin {
   records(type: StandinObjectType): StandinRecord[];
   /** Inserts a record directly (not logged, not counted), e.g. an existing Lead; returns its id. */
   seed(type: StandinObjectType, fields: Record<string, unknown>): string;
-  /** Every REST request so far. */
+  /** Every REST request so far (the newest `logLimit`). */
   readonly requests: StandinRequestLog[];
-  /** Every token request so far. */
+  /** Every token request so far (the newest `logLimit`). */
   readonly tokenRequests: StandinTokenLog[];
   /** Forgets the request logs. */
   clearLog(): void;
@@ -178,6 +187,10 @@ export async function startSalesforceStandin(options: StandinOptions): Promise<S
     requestLimitExceeded: false,
   };
   const refreshTokens = new Map<string, string | undefined>();
+  const logLimit = options.logLimit ?? Infinity;
+  const trim = (log: unknown[]) => {
+    if (log.length > logLimit) log.splice(0, log.length - logLimit);
+  };
   for (const rt of options.refreshTokens ?? []) {
     if (typeof rt === 'string') refreshTokens.set(rt, undefined);
     else refreshTokens.set(rt.token, rt.userId);
@@ -580,10 +593,12 @@ export async function startSalesforceStandin(options: StandinOptions): Promise<S
           // An unavailable login host answers with an HTML page, which jsforce reports as ERROR_HTTP_<status>.
           res.writeHead(state.outage.status, { 'Content-Type': 'text/html' }).end('<html><body>Service Unavailable</body></html>');
           state.tokenRequests.push({ grantType: form.get('grant_type') ?? '', clientId: form.get('client_id'), status: state.outage.status });
+          trim(state.tokenRequests);
           return;
         }
         const tokenReply = token(form, baseUrl);
         state.tokenRequests.push({ grantType: form.get('grant_type') ?? '', clientId: form.get('client_id'), status: tokenReply.status });
+        trim(state.tokenRequests);
         return send(tokenReply.status, tokenReply.body, false);
       }
 
@@ -603,6 +618,7 @@ export async function startSalesforceStandin(options: StandinOptions): Promise<S
         status: 0,
       };
       state.requests.push(log);
+      trim(state.requests);
       const reply = (status: number, payload: unknown) => {
         log.status = status;
         send(status, payload, true);

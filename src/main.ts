@@ -60,13 +60,16 @@ async function main(): Promise<void> {
       });
       stops.push(() => standin!.stop());
     }
+    // SALESFORCE_STANDIN_PORT=0: the connector's default login URL named port 0; it is the port the stand-in took.
+    const engineConfig =
+      standin && config.salesforce.loginUrl === `http://127.0.0.1:0` ? { ...config, salesforce: { ...config.salesforce, loginUrl: standin.url } } : config;
 
     const clientConnection = await Connection.connect(opts);
     stops.push(() => clientConnection.close());
     const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
     const nativeConnection = await NativeConnection.connect(opts);
     stops.push(() => nativeConnection.close());
-    const worker = await createBookingWorker({ config, connection: nativeConnection, client, db });
+    const worker = await createBookingWorker({ config: engineConfig, connection: nativeConnection, client, db });
     const running = worker.run();
     stops.push(async () => {
       worker.shutdown();
@@ -94,7 +97,12 @@ async function main(): Promise<void> {
       `  Health:       ${api.url}/readyz${workerMetrics ? `, ${workerMetrics}/readyz (worker)` : ''}`,
       `  Metrics:      ${metricsUrls.length ? metricsUrls.join('\n                ') : 'off (METRICS_PORT, WORKER_METRICS_PORT, WORKER_SDK_METRICS_PORT)'}`,
       devServer ? `  Temporal UI:  ${devServer.uiUrl}` : `  Temporal:     ${opts.address} (namespace ${config.temporal.namespace})`,
-      standin ? `  Salesforce:   stand-in at ${standin.url} (SALESFORCE_MODE=standin)` : `  Salesforce:   ${config.salesforce.mode}`,
+      devServer
+        ? `  Temporal CLI: npm run temporal -- workflow list   (${devServer.cliPath}, pointed at ${devServer.address})`
+        : `  Temporal CLI: npm run temporal -- workflow list`,
+      standin
+        ? `  Salesforce:   stand-in at ${standin.url}, client id ${config.salesforce.clientId}, secret ${config.salesforce.clientSecret}`
+        : `  Salesforce:   ${config.salesforce.mode}`,
       `  Data:         ${config.dataDir}`,
       'Press Ctrl-C to stop.',
       '',

@@ -29,6 +29,8 @@ export interface DevServer {
   dbFile: string;
   /** The server's process id (the bench reads its CPU time). */
   pid: number;
+  /** The Temporal CLI binary running it (`npm run temporal` runs the same one). */
+  cliPath: string;
   /** SIGTERM, then SIGKILL if the process has not exited after 10 s; resolves once it has exited. */
   stop(): Promise<void>;
 }
@@ -359,5 +361,5 @@ async function startOnce(
   }
 
   log.info({ address, uiUrl, dbFile, pid: child.pid }, 'Temporal dev server ready');
-  return { address, uiUrl, dbFile, pid: child.pid as number, stop };
+  return { address, uiUrl, dbFile, pid: child.pid as number, cliPath: cli, stop };
 }

@@ -12,10 +12,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { Webhook } from 'standardwebhooks';
-import { chromium } from 'playwright-core';
 import { freePort } from '../../src/temporal/dev-server';
 import { isValidOncehubSignature } from '../../src/webhooks/verify';
 import { replayEveryHistory } from '../helpers/replay-gate';
+import { chromium } from 'playwright-core';
 
 const ROOT = path.join(__dirname, '..', '..');
 const API_KEY = 'e2e-key';
@@ -35,7 +35,8 @@ function startEngine(): Promise<void> {
       API_KEYS: API_KEY,
       TEMPORAL_DEV_PORT: String(ports.dev),
       TEMPORAL_UI_PORT: String(ports.ui),
-      SALESFORCE_STANDIN_PORT: String(ports.sf),
+      // 0: the stand-in takes a free port, and the connector must follow it there (the sync below proves it).
+      SALESFORCE_STANDIN_PORT: '0',
       LOG_LEVEL: 'warn',
       TEMPORAL_ADDRESS: '',
       DATABASE_URL: '',
@@ -48,6 +49,7 @@ function startEngine(): Promise<void> {
     const timer = setTimeout(() => reject(new Error(`engine did not start in 120 s:\n${output}`)), 120_000);
     const check = setInterval(() => {
       if (output.includes('Press Ctrl-C to stop')) {
+        ports.sf = Number(/stand-in at http:\/\/127\.0\.0\.1:(\d+)/.exec(output)?.[1] ?? NaN);
         clearInterval(check);
         clearTimeout(timer);
         resolve();
@@ -91,7 +93,7 @@ let receiver: http.Server;
 
 beforeAll(async () => {
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'booking-e2e-'));
-  ports = { api: await freePort(), dev: await freePort(), ui: await freePort(), sf: await freePort() };
+  ports = { api: await freePort(), dev: await freePort(), ui: await freePort(), sf: NaN };
   receiver = http.createServer((req, res) => {
     let body = '';
     req.on('data', (c) => (body += c));
@@ -122,6 +124,9 @@ async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutM
 
 test('a booking made through the API is delivered, synced, survives a restart and shows in the UI', async () => {
   expect(output).toContain(`Temporal UI:  http://127.0.0.1:${ports.ui}`);
+  expect(output).toMatch(new RegExp(`Temporal CLI: npm run temporal -- workflow list   \\(/\\S+/temporal, pointed at 127\\.0\\.0\\.1:${ports.dev}\\)`));
+  expect(ports.sf).toBeGreaterThan(0);
+  expect(output).toContain(`Salesforce:   stand-in at http://127.0.0.1:${ports.sf}, client id standin-client, secret standin-secret`);
   const user = await api('POST', '/v2/users', { name: 'Alice', email: 'alice@example.com', timezone: 'Europe/London' });
   const page = await api('POST', '/v2/booking-pages', {
     name: 'Sales call',
@@ -192,6 +197,73 @@ test('a booking made through the API is delivered, synced, survives a restart an
     await browser.close();
   }
 }, 300_000);
+
+test('npm run demo walks a booking to booking.completed, and a second run reuses its user, page and subscription', async () => {
+  const receiverPort = await freePort();
+  const runDemo = () =>
+    new Promise<string>((resolve, reject) => {
+      let out = '';
+      const child = spawn(process.execPath, [path.join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), path.join(ROOT, 'src', 'demo', 'main.ts')], {
+        cwd: ROOT,
+        env: {
+          ...process.env,
+          TEMPORAL_ADDRESS: '',
+          DATABASE_URL: '',
+          DEMO_API_URL: `http://127.0.0.1:${ports.api}`,
+          DEMO_API_KEY: API_KEY,
+          DEMO_UI_URL: `http://127.0.0.1:${ports.ui}`,
+          DEMO_RECEIVER_PORT: String(receiverPort),
+          // A short lead keeps the test short; the one-minute meeting is the demo's own.
+          DEMO_LEAD_SECONDS: '6',
+          DEMO_SHIFT_SECONDS: '4',
+          SALESFORCE_STANDIN_PORT: String(ports.sf),
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      child.stdout.on('data', (d) => (out += d));
+      child.stderr.on('data', (d) => (out += d));
+      child.once('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`demo exited with ${code}:\n${out}`))));
+    });
+  const ids = (out: string, label: string) => new RegExp(`^${label}\\s+(\\S+)`, 'm').exec(out)?.[1];
+
+  const first = await runDemo();
+  const bookingId = ids(first, 'booked');
+  expect(bookingId).toMatch(/^BKNG-/);
+  for (const type of ['booking.scheduled', 'booking.rescheduled', 'booking.completed']) {
+    expect(first).toMatch(new RegExp(`<- webhook\\s+${type.replace('.', '\\.')}\\s+EVNT-\\S+\\s+signatures: Oncehub-Signature ok, Standard Webhooks ok`));
+  }
+  // The timeline, the stand-in's Event and the UI link of this booking.
+  expect(first).toMatch(new RegExp(`timeline of ${bookingId}:\\n(  \\S+  booking\\.\\w+\\n){3,}`));
+  expect(first).toMatch(/Salesforce Event 00U\w+ \(http:\/\/127\.0\.0\.1:\d+\):/);
+  expect(first).toMatch(/Event_Status__c\s+Completed/);
+  expect(first).toContain(`Temporal UI    http://127.0.0.1:${ports.ui}/namespaces/default/workflows/${bookingId}`);
+  const b = await api('GET', `/v2/bookings/${bookingId}`);
+  expect(b.body).toMatchObject({ status: 'completed' });
+
+  const second = await runDemo();
+  for (const label of ['user', 'booking page', 'subscription']) expect(ids(second, label)).toBe(ids(first, label));
+  expect(ids(second, 'booked')).not.toBe(bookingId);
+  expect(second).toMatch(/<- webhook\s+booking\.completed/);
+  const subs = await api('GET', '/v2/webhooks?limit=100');
+  expect(subs.body.data.filter((w: { name: string }) => w.name === 'npm run demo')).toHaveLength(1);
+}, 400_000);
+
+test('npm run temporal runs the CLI against the engine\'s dev server (TEMPORAL_DEV_PORT), passing its arguments on', async () => {
+  const bookings = await api('GET', '/v2/bookings?limit=1');
+  const id = bookings.body.data[0].id as string;
+  const out = await new Promise<string>((resolve, reject) => {
+    let text = '';
+    const child = spawn(
+      process.execPath,
+      [path.join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), path.join(ROOT, 'src', 'temporal', 'cli-main.ts'), 'workflow', 'describe', '--workflow-id', id, '-o', 'json'],
+      { cwd: ROOT, env: { ...process.env, TEMPORAL_ADDRESS: '', TEMPORAL_DEV_PORT: String(ports.dev) }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    child.stdout.on('data', (d) => (text += d));
+    child.stderr.on('data', (d) => (text += d));
+    child.once('exit', (code) => (code === 0 ? resolve(text) : reject(new Error(`exit ${code}: ${text}`))));
+  });
+  expect(JSON.parse(out)).toMatchObject({ workflowExecutionInfo: { execution: { workflowId: id }, type: { name: 'bookingWorkflow' } } });
+});
 
 test('every history on the server replays against the current workflow code', async () => {
   // The engine started above is still running: its dev server holds every workflow the test made, on both starts.

@@ -3,10 +3,9 @@
  * delivery attempt of a delivery workflow, and closing a delivery that stopped. Built by a factory over the store, a Temporal client and the SSRF-guarded
  * HTTP dispatcher. The secret is read from the store per attempt and never returned.
  */
-import { performance } from 'node:perf_hooks';
 import { ApplicationFailure, Context, log } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
-import { request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import type { Config } from '../src/config';
 import type { Db } from '../src/store/db';
 import { createWebhooksRepository, type WebhookSubscription } from '../src/store/webhooks-repository';
@@ -22,11 +21,10 @@ import {
 } from '../src/shared/dispatch-contract';
 import { retryDelayAfterAttempt } from '../src/domain/retry-schedule';
 import { isWebhookEventType, triggersFor } from '../src/domain/webhooks/events';
-import { honoursRetryAfter, parseRetryAfter } from '../src/domain/webhooks/retry-after';
 import { handoffWaitMs } from '../src/domain/webhooks/handoff';
 import { STOP_REASON } from '../src/domain/webhooks/reasons';
-import { signatureHeaders } from '../src/webhooks/signing';
-import { createGuardedDispatcher, findForbiddenTarget } from '../src/webhooks/ssrf';
+import { createGuardedDispatcher } from '../src/webhooks/ssrf';
+import { attemptRow, createWebhookPoster, type PostResult } from '../src/webhooks/post';
 import { deliveryIdFor } from '../src/webhooks/ids';
 import { startDeliveryWorkflow } from '../src/webhooks/start-delivery';
 import { mapLimit } from '../src/util/map-limit';
@@ -68,29 +66,6 @@ function activityAttempt(): number {
   }
 }
 
-function describe(err: unknown, totalTimeoutMs: number): string {
-  const e = err as { name?: string; code?: string; message?: string; cause?: { code?: string; message?: string } };
-  if (e?.name === 'TimeoutError' || e?.name === 'AbortError') return `Timed out after ${totalTimeoutMs} ms`;
-  if (e?.code === 'UND_ERR_CONNECT_TIMEOUT') return 'Connect timed out';
-  if (e?.code === 'UND_ERR_HEADERS_TIMEOUT' || e?.code === 'UND_ERR_BODY_TIMEOUT') return `Timed out after ${totalTimeoutMs} ms`;
-  const code = e?.code ?? e?.cause?.code;
-  const message = e?.message ?? String(err);
-  return code && !message.includes(code) ? `${code}: ${message}` : message;
-}
-
-/** What one POST gave. */
-interface PostResult {
-  succeeded: boolean;
-  status: number | null;
-  error: string | null;
-  /** Set when the SSRF guard refused the target. */
-  forbidden: string | null;
-  /** The receiver's Retry-After, when it is honoured for this status. */
-  retryAfterMs: number | null;
-  latencyMs: number;
-  startedMs: number;
-}
-
 /** One recorded attempt. */
 interface AttemptOutcome extends PostResult {
   /** Attempts recorded for the delivery so far. */
@@ -111,61 +86,16 @@ export function createWebhookActivities(deps: WebhookActivityDeps): DispatchActi
   const countDelivery = (outcome: DeliveryOutcomeLabel, reason?: string) =>
     metrics.deliveries.inc(reason ? { outcome, reason } : { outcome });
 
-  /** One signed POST of the envelope, not yet recorded. Never throws for the receiver's failures. */
-  async function post(d: { sub: WebhookSubscription; envelope: WebhookEnvelope; startedMs: number }): Promise<PostResult> {
-    // Serialised once: these exact bytes are signed and sent.
-    const body = JSON.stringify(d.envelope);
-    const headers = {
-      'content-type': 'application/json',
-      'user-agent': cfg.userAgent,
-      ...signatureHeaders({ secret: d.sub.secret, eventId: d.envelope.id, timestampSeconds: Math.floor(d.startedMs / 1000), body }),
-    };
-    let status: number | null = null;
-    let retryAfter: string | string[] | undefined;
-    let error: string | null = null;
-    let forbidden: string | null = null;
-    const t0 = performance.now();
-    try {
-      // undici's request never follows redirects, so a 3xx arrives here as itself and counts as a failure.
-      const res = await request(d.sub.url, {
-        method: 'POST',
-        headers,
-        body,
-        dispatcher,
-        headersTimeout: totalTimeoutMs,
-        bodyTimeout: totalTimeoutMs,
-        signal: AbortSignal.timeout(totalTimeoutMs),
-      });
-      status = res.statusCode;
-      retryAfter = res.headers['retry-after'];
-      // The answer's body is not used; read (at most 64 KiB) and drop it so the connection can be reused.
-      await res.body.dump({ limit: 64 * 1024 }).catch(() => undefined);
-    } catch (err) {
-      const f = findForbiddenTarget(err);
-      forbidden = f ? f.message : null;
-      error = forbidden ?? describe(err, totalTimeoutMs);
-    }
-    const latencyMs = Math.round(performance.now() - t0);
-    const succeeded = status !== null && status >= 200 && status < 300;
-    if (status !== null && !succeeded) {
-      error = status >= 300 && status < 400 ? `HTTP ${status}: redirects are not followed; only 2xx counts as delivered` : `HTTP ${status}`;
-    }
-    metrics.attemptDuration.observe({ result: succeeded ? 'succeeded' : 'failed', status_class: statusClass(status) }, latencyMs / 1000);
-    const retryAfterMs = status !== null && !succeeded && honoursRetryAfter(status) ? parseRetryAfter(retryAfter, await now()) : null;
-    return { succeeded, status, error, forbidden, retryAfterMs, latencyMs, startedMs: d.startedMs };
-  }
-
-  /** The attempt's row, as recordAttempt(s) take it. */
-  const attemptRow = (deliveryId: string, attemptNumber: number, r: PostResult) => ({
-    deliveryId,
-    attemptNumber,
-    startedAt: new Date(r.startedMs),
-    statusCode: r.status,
-    latencyMs: r.latencyMs,
-    error: r.error,
-    succeeded: r.succeeded,
-    completedAt: new Date(r.startedMs + r.latencyMs),
+  // The delivery code path every attempt takes (src/webhooks/post.ts), the API's test sends included.
+  const postTo = createWebhookPoster({
+    dispatcher,
+    userAgent: cfg.userAgent,
+    totalTimeoutMs,
+    now,
+    observe: (r) => metrics.attemptDuration.observe({ result: r.succeeded ? 'succeeded' : 'failed', status_class: statusClass(r.status) }, r.latencyMs / 1000),
   });
+  const post = (d: { sub: WebhookSubscription; envelope: WebhookEnvelope; startedMs: number }): Promise<PostResult> =>
+    postTo({ url: d.sub.url, secret: d.sub.secret, envelope: d.envelope, startedMs: d.startedMs });
 
   /** One POST recorded as attempt `attemptNumber` on its own (delivery workflows, and first attempts routing handed over). */
   async function attemptDelivery(d: { deliveryId: string; sub: WebhookSubscription; envelope: WebhookEnvelope; attemptNumber: number; startedMs: number }): Promise<AttemptOutcome> {

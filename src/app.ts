@@ -13,8 +13,11 @@ import { registerJsonBodyParser } from './api/plugins/json-body';
 import { schemaController } from './api/plugins/validation';
 import type { AppDeps, FastifyTypebox } from './api/types';
 import { routeGroups } from './api/routes';
+import { openApiWebhooks, PAYLOAD_COMPONENTS } from './webhooks/catalog';
 import { registerHttpMetrics } from './observability/api-metrics';
 import { HEALTH_PATHS, registerHealthRoutes } from './observability/health';
+import { registerRequestLogIds } from './observability/log-correlation';
+import { registerRequestSpanNames } from './observability/tracing';
 
 export const OPENAPI_PATH = '/v2/openapi.json';
 
@@ -50,15 +53,24 @@ export async function buildApp(deps: AppDeps, opts: BuildAppOptions = {}): Promi
   registerJsonBodyParser(app);
   // First, so every answer is counted, the authentication layer's 401s included.
   registerHttpMetrics(app);
+  // The booking's (or subscription's) id on the request's log lines; with tracing on, the span named after the route.
+  registerRequestLogIds(app);
+  registerRequestSpanNames(app);
   registerAuth(app, deps.config.api.apiKeys, [OPENAPI_PATH, ...HEALTH_PATHS]);
 
   await app.register(swagger, {
     openapi: {
-      openapi: '3.0.3',
+      // 3.1: the `webhooks` section describes every POST the engine sends (src/webhooks/catalog.ts).
+      openapi: '3.1.0',
       info: { title: 'Booking lifecycle engine API', version: '2.0.0' },
-      components: { securitySchemes: { apiKey: { type: 'apiKey', in: 'header', name: 'API-Key' } } },
+      components: {
+        securitySchemes: { apiKey: { type: 'apiKey', in: 'header', name: 'API-Key' } },
+        // The webhook payloads, once; the `webhooks` section refers to them.
+        schemas: JSON.parse(JSON.stringify(PAYLOAD_COMPONENTS)) as Record<string, unknown>,
+      },
       security: [{ apiKey: [] }],
-    },
+      webhooks: openApiWebhooks(),
+    } as Record<string, unknown>,
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (json.$id as string) ?? `def-${i}` },
   });
 

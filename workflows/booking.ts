@@ -77,6 +77,16 @@ export const UPSERT_ONLY_CHANGES = 'upsert-search-attributes-only-on-change';
  */
 export const ONE_ORDERED_LOOP = 'one-ordered-loop';
 
+/**
+ * Patch: form_submission in event payloads, update answers and the result carries every field the spec lists
+ * (null or [] when empty). Asked at each event, so runs recorded before it keep their payloads on replay and send
+ * complete ones from their first new event on.
+ */
+export const COMPLETE_FORM_SUBMISSION = 'form-submission-every-field';
+
+/** Patch: the run's current details show meeting times in the owner's time zone as well as UTC. */
+export const DETAILS_LOCAL_TIMES = 'details-owner-local-times';
+
 /** The booking's workflow. Returns the final view once closed and every dispatch has finished. */
 export async function bookingWorkflow(input: BookingInput): Promise<BookingView> {
   // Decided once, first: a run keeps the loop structure it started with for its whole life.
@@ -113,7 +123,10 @@ export async function bookingWorkflow(input: BookingInput): Promise<BookingView>
   const webhookQueue = webhooks.queue;
   const salesforceQueue = salesforceSync.queue;
 
-  const view = (): BookingView => bookingView(state, { events, salesforce, ignored });
+  // Queries command nothing: they always answer with the complete form. What is written to history (update
+  // answers, the result, event payloads) follows the patch.
+  const queryView = (): BookingView => bookingView(state, { events, salesforce, ignored });
+  const view = (): BookingView => bookingView(state, { events, salesforce, ignored }, { completeForm: patched(COMPLETE_FORM_SUBMISSION) });
 
   function salesforceLine(): string {
     if (salesforce.state === 'error' && salesforce.last_error) return `error ${salesforce.last_error.code}: ${salesforce.last_error.message}`;
@@ -124,7 +137,8 @@ export async function bookingWorkflow(input: BookingInput): Promise<BookingView>
   // What the API set at start; only a change is upserted (each upsert is a Temporal action and an event).
   let indexed = indexedValues(started.state);
 
-  const showDetails = (): void => setCurrentDetails(bookingDetails(state, { salesforce: salesforceLine(), ignored: ignored.length }));
+  const showDetails = (): void =>
+    setCurrentDetails(bookingDetails(state, { salesforce: salesforceLine(), ignored: ignored.length, localTimes: patched(DETAILS_LOCAL_TIMES) }));
 
   function publish(): void {
     showDetails();
@@ -159,7 +173,7 @@ export async function bookingWorkflow(input: BookingInput): Promise<BookingView>
         type: effect.type,
         creation_time: new Date(Date.now()).toISOString(),
         webhook: effect.webhook,
-        booking: toBookingObject(state),
+        booking: toBookingObject(state, { completeForm: patched(COMPLETE_FORM_SUBMISSION) }),
         page: state.page,
         previous_page: effect.previousPage ?? null,
         salesforce_record: input.salesforceRecord ?? null,
@@ -225,7 +239,7 @@ export async function bookingWorkflow(input: BookingInput): Promise<BookingView>
   apply(started.effects);
   publish();
 
-  setHandler(getBookingQuery, view);
+  setHandler(getBookingQuery, queryView);
   setHandler(approveSignal, (p) => onSignal({ kind: 'approve', ...p }));
   setHandler(declineSignal, (p) => onSignal({ kind: 'decline', ...p }));
   setHandler(rescheduleSignal, (p) => onSignal({ kind: 'reschedule', ...p }));

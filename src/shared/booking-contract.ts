@@ -121,6 +121,21 @@ export interface FormSubmission {
   custom_fields?: CustomField[];
 }
 
+/**
+ * form_submission as payloads carry it: every field lifecycle.md section 5 lists, `null` (or `[]` for lists) when
+ * the customer left it empty, so receivers can rely on the shape.
+ */
+export interface CompleteFormSubmission {
+  name: string;
+  email: string;
+  phone: string | null;
+  mobile_phone: string | null;
+  company: string | null;
+  note: string | null;
+  guests: string[];
+  custom_fields: CustomField[];
+}
+
 /** A personalised link may carry the Salesforce record the booking relates to. */
 export interface SalesforceRecordRef {
   type: 'lead' | 'contact' | 'case';

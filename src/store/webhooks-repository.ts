@@ -35,6 +35,8 @@ export interface WebhookDelivery {
   updatedAt: Date;
   completedAt: Date | null;
   redeliveryOf: string | null;
+  /** A test send through the API: one attempt, never retried or redelivered. */
+  test: boolean;
 }
 
 export interface DeliveryAttempt {
@@ -92,6 +94,7 @@ function toDelivery(r: any): WebhookDelivery {
     updatedAt: r.updated_at,
     completedAt: r.completed_at ?? null,
     redeliveryOf: r.redelivery_of ?? null,
+    test: r.is_test === true,
   };
 }
 
@@ -215,11 +218,13 @@ export function createWebhooksRepository(db: Db) {
       subscriptionId: string;
       envelope: WebhookEnvelope;
       redeliveryOf?: string | null;
+      /** A test send (POST /v2/webhooks/{id}/test). */
+      test?: boolean;
     }): Promise<boolean> {
       const r = await db.query(
-        `INSERT INTO webhook_deliveries (id, subscription_id, event_id, event_type, payload, redelivery_of)
-         VALUES ($1, $2, $3, $4, $5::json, $6) ON CONFLICT (id) DO NOTHING`,
-        [d.id, d.subscriptionId, d.envelope.id, d.envelope.type, JSON.stringify(d.envelope), d.redeliveryOf ?? null],
+        `INSERT INTO webhook_deliveries (id, subscription_id, event_id, event_type, payload, redelivery_of, is_test)
+         VALUES ($1, $2, $3, $4, $5::json, $6, $7) ON CONFLICT (id) DO NOTHING`,
+        [d.id, d.subscriptionId, d.envelope.id, d.envelope.type, JSON.stringify(d.envelope), d.redeliveryOf ?? null, d.test ?? false],
       );
       return r.rowCount > 0;
     },
@@ -356,11 +361,11 @@ export function createWebhooksRepository(db: Db) {
       await db.query(`DELETE FROM webhook_deliveries WHERE id = $1 AND attempts = 0`, [id]);
     },
 
-    /** Failed deliveries of a subscription created at or after `since` that were never redelivered. */
+    /** Failed deliveries of a subscription created at or after `since` that were never redelivered (test sends never are). */
     async failedDeliveriesSince(subscriptionId: string, since: Date): Promise<WebhookDelivery[]> {
       const r = await db.query(
         `SELECT d.* FROM webhook_deliveries d
-          WHERE d.subscription_id = $1 AND d.status = 'failed' AND d.created_at >= $2
+          WHERE d.subscription_id = $1 AND d.status = 'failed' AND d.created_at >= $2 AND NOT d.is_test
             AND NOT EXISTS (SELECT 1 FROM webhook_deliveries r WHERE r.redelivery_of = d.id)
           ORDER BY d.seq`,
         [subscriptionId, since],

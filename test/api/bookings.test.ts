@@ -216,6 +216,28 @@ describe('actions', () => {
     const again = await call({ method: 'POST', url: `/v2/bookings/${old.id}/reschedule`, payload: { starting_time: inHours(60), owner_user_id: alice.id } });
     expect(again.status).toBe(409);
   });
+
+  test('a plain reschedule answers from the update alone: no query; one naming its own owner and page reads first and reschedules', async () => {
+    const b = (await call({ method: 'POST', url: '/v2/bookings', payload: newBooking(autoPage) })).body;
+    const queries = jest.spyOn(env.client.workflowService, 'queryWorkflow');
+    try {
+      const newStart = inHours(70);
+      const plain = await call({ method: 'POST', url: `/v2/bookings/${b.id}/reschedule`, payload: { starting_time: newStart } });
+      expect(plain.status).toBe(200);
+      expect(plain.body).toMatchObject({ id: b.id, status: 'rescheduled', starting_time: newStart });
+      expect(queries).not.toHaveBeenCalled();
+      // The same owner and page named: still a reschedule, decided by reading the booking first.
+      const later = inHours(71);
+      const same = await call({ method: 'POST', url: `/v2/bookings/${b.id}/reschedule`, payload: { starting_time: later, owner_user_id: alice.id, booking_page_id: autoPage.id } });
+      expect(same.status).toBe(200);
+      expect(same.body).toMatchObject({ id: b.id, status: 'rescheduled', starting_time: later });
+      expect(queries).toHaveBeenCalledTimes(1);
+    } finally {
+      queries.mockRestore();
+    }
+    const unknown = await call({ method: 'POST', url: '/v2/bookings/BKNG-NOPE/reschedule', payload: { starting_time: inHours(70) } });
+    expect(unknown.status).toBe(404);
+  });
 });
 
 describe('list through visibility', () => {

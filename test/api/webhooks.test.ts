@@ -285,6 +285,7 @@ describe('deliveries', () => {
           last_updated_time: expect.stringMatching(ISO),
           completion_time: expect.stringMatching(ISO),
           redelivery_of: null,
+          test: false,
         },
       ],
     });

@@ -37,7 +37,7 @@ const wrongKeys: [string, Record<string, string>][] = [
 
 test('the document lists every route group', () => {
   expect(operations.length).toBeGreaterThanOrEqual(35);
-  for (const group of ['/v2/users', '/v2/booking-pages', '/v2/bookings', '/v2/conversations', '/v2/webhooks']) {
+  for (const group of ['/v2/users', '/v2/booking-pages', '/v2/bookings', '/v2/conversations', '/v2/webhooks', '/v2/event-types']) {
     expect(operations.some((o) => o.url.startsWith(group))).toBe(true);
   }
 });

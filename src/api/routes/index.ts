@@ -5,6 +5,7 @@ import bookingPagesRoutes from './booking-pages';
 import conversationsRoutes from './conversations';
 import bookingsRoutes from './bookings';
 import webhooksRoutes from './webhooks';
+import eventTypesRoutes from './event-types';
 
 export interface RouteGroup {
   prefix: string;
@@ -18,4 +19,5 @@ export const routeGroups: RouteGroup[] = [
   { prefix: '/v2/bookings', plugin: bookingsRoutes },
   { prefix: '/v2/conversations', plugin: conversationsRoutes },
   { prefix: '/v2/webhooks', plugin: webhooksRoutes },
+  { prefix: '/v2/event-types', plugin: eventTypesRoutes },
 ];

@@ -36,6 +36,21 @@ export const FormSubmission = Type.Object(
   { additionalProperties: false, title: 'FormSubmission' },
 );
 
+/** form_submission as the booking object and webhooks carry it: every field, null (or [] for lists) when empty. */
+export const FormSubmissionPayload = Type.Object(
+  {
+    name: Type.String(),
+    email: Type.String(),
+    phone: Type.Union([Type.String(), Type.Null()]),
+    mobile_phone: Type.Union([Type.String(), Type.Null()]),
+    company: Type.Union([Type.String(), Type.Null()]),
+    note: Type.Union([Type.String(), Type.Null()]),
+    guests: Type.Array(Type.String()),
+    custom_fields: Type.Array(Type.Object({ name: Type.String(), value: Type.String() }, { additionalProperties: false })),
+  },
+  { additionalProperties: false, title: 'FormSubmissionPayload' },
+);
+
 const SalesforceRecord = Type.Object(
   {
     type: Type.Union([Type.Literal('lead'), Type.Literal('contact'), Type.Literal('case')]),
@@ -97,7 +112,7 @@ export const Booking = Type.Object(
     location_description: Type.Union([Type.String(), Type.Null()]),
     virtual_conferencing: Type.Union([Type.Object({ join_url: Type.String() }), Type.Null()]),
     attendees: Type.Array(Type.String()),
-    form_submission: Type.Object({}, { additionalProperties: true }),
+    form_submission: FormSubmissionPayload,
     cancel_reschedule_information: Type.Union([
       Type.Object({ reason: Type.Union([Type.String(), Type.Null()]), actioned_by: Actor, user_id: Type.Union([Type.String(), Type.Null()]) }),
       Type.Null(),

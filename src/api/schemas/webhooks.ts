@@ -1,6 +1,6 @@
 /** TypeBox schemas of the webhooks API: the webhook and delivery objects, bodies and per-route responses. */
 import { Type, type Static } from '@sinclair/typebox';
-import { WEBHOOK_TRIGGERS } from '../../domain/webhooks/events';
+import { WEBHOOK_EVENT_TYPES, WEBHOOK_TRIGGERS } from '../../domain/webhooks/events';
 import { CursorQuery, DateTime, IdParam, ListOf, Text, errorResponses } from './common';
 
 // No schema enum: the route's own check names the unknown type and lists the valid ones, on param `events`.
@@ -65,6 +65,7 @@ export const WebhookDelivery = Type.Object(
     last_updated_time: Type.String({ format: 'date-time' }),
     completion_time: NullableString,
     redelivery_of: NullableString,
+    test: Type.Boolean({ description: 'A test send (POST /v2/webhooks/{id}/test): one attempt, never retried or redelivered' }),
   },
   { additionalProperties: false, title: 'WebhookDelivery' },
 );
@@ -129,6 +130,36 @@ export const Recovery = Type.Object(
   },
   { additionalProperties: false, title: 'WebhookRecovery' },
 );
+
+export const TestWebhookBody = Type.Object(
+  {
+    event_type: Type.Optional(
+      Text({
+        minLength: 1,
+        maxLength: 100,
+        description: `The sample event's type, one of: ${WEBHOOK_EVENT_TYPES.join(', ')}. Default: the first type the subscription receives`,
+      }),
+    ),
+  },
+  { additionalProperties: false, title: 'TestWebhook' },
+);
+
+/** The outcome of a test send: the attempt as the delivery log records it. */
+export const WebhookTestResult = Type.Object(
+  {
+    object: Type.Literal('webhook_test'),
+    webhook_id: Type.String(),
+    delivery_id: Type.String({ description: 'DLVR-…: the test delivery in the delivery log (test: true)' }),
+    event_id: Type.String({ description: 'EVNT-…: the sample event, also sent as the webhook-id header' }),
+    event_type: Type.String(),
+    succeeded: Type.Boolean({ description: 'The receiver answered 2xx' }),
+    status_code: NullableInt,
+    latency_ms: Type.Integer(),
+    error: NullableString,
+  },
+  { additionalProperties: false, title: 'WebhookTestResult' },
+);
+export type WebhookTestResult = Static<typeof WebhookTestResult>;
 
 export const DeletedWebhook = Type.Object({ id: Type.String(), deleted: Type.Literal(true) }, { additionalProperties: false, title: 'DeletedWebhook' });
 
@@ -197,6 +228,15 @@ export const webhookRoutes = {
     summary: 'Send a delivery again: a new delivery of the same event (same event id) on a fresh schedule',
     params: DeliveryParams,
     response: { 201: WebhookDelivery, 400: e[400], 401: e[401], 404: e[404], 409: e[409], 500: e[500] },
+  },
+  test: {
+    tags,
+    summary:
+      'Send a signed sample event to the subscription now, through the delivery path and SSRF guard of real deliveries; ' +
+      'recorded in the delivery log as a test (one attempt, never retried); answers with the attempt',
+    params: WebhookIdParam,
+    body: TestWebhookBody,
+    response: { 200: WebhookTestResult, 400: e[400], 401: e[401], 404: e[404], 500: e[500] },
   },
   recover: {
     tags,

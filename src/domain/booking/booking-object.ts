@@ -1,8 +1,15 @@
 /** Builds the public booking object (lifecycle.md section 5) and the UI summary from the state. */
 import type { BookingObject, BookingView, IgnoredSignal, LifecycleEvent, SalesforceSyncState } from '../../shared/booking-contract';
 import { endTime, type BookingState } from './state-machine';
+import { completeFormSubmission, localSpan, localTime, subjectNamesOwner } from './presentation';
 
-export function toBookingObject(state: BookingState): BookingObject {
+/** How the object is built; a workflow passes what its patches allow (see bookingWorkflow). */
+export interface BookingObjectOptions {
+  /** form_submission with every field the spec lists (null or [] when empty); default true. */
+  completeForm?: boolean;
+}
+
+export function toBookingObject(state: BookingState, opts: BookingObjectOptions = {}): BookingObject {
   const i = state.input;
   return {
     object: 'booking',
@@ -22,7 +29,7 @@ export function toBookingObject(state: BookingState): BookingObject {
     location_description: i.locationDescription ?? null,
     virtual_conferencing: i.joinUrl ? { join_url: i.joinUrl } : null,
     attendees: i.attendees ?? [i.form.email],
-    form_submission: i.form,
+    form_submission: opts.completeForm === false ? i.form : completeFormSubmission(i.form),
     cancel_reschedule_information: state.cancelInfo,
     rescheduled_booking_id: i.rebookOf?.bookingId ?? null,
     cancel_reschedule_url: i.cancelRescheduleUrl ?? null,
@@ -31,20 +38,40 @@ export function toBookingObject(state: BookingState): BookingObject {
   };
 }
 
-/** One line for the Temporal UI's summary of the run. */
+/**
+ * One line for the Temporal UI's summary of the run: subject (and the owner, unless the subject names them), the
+ * meeting's start in the owner's time zone and in UTC, and the detailed status.
+ */
 export function bookingSummary(state: BookingState): string {
-  return `${state.input.subject} with ${state.owner.name} at ${state.startTime} (${state.activityStatus})`;
+  const { subject } = state.input;
+  const who = subjectNamesOwner(subject, state.owner.name) ? subject : `${subject} with ${state.owner.name}`;
+  return `${who} at ${localTime(state.startTime, state.owner.timezone)} (${state.startTime}) · ${state.activityStatus}`;
+}
+
+/** What the details show beyond the state; `localTimes` as the workflow's patch allows (default true). */
+export interface BookingDetailsExtra {
+  salesforce: string;
+  ignored: number;
+  /** Meeting times in the owner's time zone as well as UTC. */
+  localTimes?: boolean;
 }
 
 /** Markdown shown as the run's current details in the Temporal UI. */
-export function bookingDetails(state: BookingState, extra: { salesforce: string; ignored: number }): string {
+export function bookingDetails(state: BookingState, extra: BookingDetailsExtra): string {
+  const local = extra.localTimes !== false;
+  const tz = state.owner.timezone;
   const lines = [
     `**${state.input.bookingId}** · ${state.status} · ${state.activityStatus}`,
     `Owner: ${state.owner.name} <${state.owner.email}> · Page: ${state.page.name} (${state.page.id}, ${state.page.mode})`,
-    `Meeting: ${state.startTime} → ${endTime(state)} (${state.input.customerTimezone})`,
+    local
+      ? `Meeting: ${localSpan(state.startTime, endTime(state), tz)} · UTC ${state.startTime} → ${endTime(state)} · customer's zone ${state.input.customerTimezone}`
+      : `Meeting: ${state.startTime} → ${endTime(state)} (${state.input.customerTimezone})`,
     `Customer: ${state.input.form.name} <${state.input.form.email}>`,
   ];
-  if (state.pendingReschedule) lines.push(`Awaiting approval of new time ${state.pendingReschedule.startTime}`);
+  if (state.pendingReschedule) {
+    const at = state.pendingReschedule.startTime;
+    lines.push(local ? `Awaiting approval of new time ${localTime(at, tz)} (${at})` : `Awaiting approval of new time ${at}`);
+  }
   if (state.cancelInfo?.reason) lines.push(`Reason: ${state.cancelInfo.reason} (${state.cancelInfo.actioned_by})`);
   lines.push(`Salesforce: ${extra.salesforce}`);
   if (extra.ignored > 0) lines.push(`Ignored signals: ${extra.ignored}`);
@@ -61,9 +88,10 @@ export function wantsSalesforceSync(page: BookingState['page'], previousPage?: B
 export function bookingView(
   state: BookingState,
   rest: { events: LifecycleEvent[]; salesforce: SalesforceSyncState; ignored: IgnoredSignal[] },
+  opts: BookingObjectOptions = {},
 ): BookingView {
   return {
-    booking: toBookingObject(state),
+    booking: toBookingObject(state, opts),
     events: rest.events,
     pending_request:
       state.phase === 'requested'

@@ -10,6 +10,8 @@ export const STOP_REASON = {
   forbiddenTarget: 'forbidden_target',
   /** Any other permanent failure. */
   deliveryError: 'delivery_error',
+  /** A test send that was not accepted: test sends are never retried. */
+  testNotRetried: 'test_not_retried',
   /** Disabled through the API. */
   disabledByRequest: 'disabled_by_request',
 } as const;

@@ -2,7 +2,8 @@
  * A local Salesforce stand-in over real HTTP, faithful to what jsforce 3 sends and expects
  * (reference/salesforce-rest.md): the OAuth token endpoint (refresh_token and client_credentials grants),
  * SOQL queries, sObject create/retrieve/update/delete/describe for Event, Lead, Contact, Case and User,
- * Salesforce's error bodies and status codes, and the Sforce-Limit-Info header. Switches let tests expire
+ * Salesforce's error bodies and status codes, and the Sforce-Limit-Info header; its root URL serves an HTML page of
+ * the Events, Leads and Contacts it holds (page.ts). Switches let tests expire
  * sessions, exhaust the API limit, cause an outage, inject errors and remove a custom field; every REST
  * request is logged for assertions. It holds no real data and is for development and tests only.
  */
@@ -21,6 +22,7 @@ import {
   type StandinObjectType,
 } from './schema';
 import { parseSoql, SoqlSyntaxError, type SoqlQuery, type SoqlValue } from './soql';
+import { renderRecordsPage } from './page';
 
 /** A connected app the token endpoint accepts. */
 export interface StandinClient {
@@ -585,6 +587,14 @@ export async function startSalesforceStandin(options: StandinOptions): Promise<S
           res.writeHead(status, headers).end(JSON.stringify(body));
         }
       };
+
+      // The root page: the org's Events, Leads and Contacts for a person to look at (page.ts).
+      if (url.pathname === '/' && (method === 'GET' || method === 'HEAD')) {
+        const html = renderRecordsPage((type) => [...state.records[type].values()].filter((r) => !r.IsDeleted));
+        res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' });
+        res.end(method === 'HEAD' ? undefined : html);
+        return;
+      }
 
       if (url.pathname === '/services/oauth2/token') {
         if (method !== 'POST') return send(405, { error: 'invalid_request', error_description: 'must use HTTP POST' }, false);

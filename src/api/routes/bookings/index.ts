@@ -16,6 +16,7 @@ import {
   type BookingView,
 } from '../../../shared/booking-contract';
 import { createBookingService, type NewBooking } from '../../../bookings/booking-service';
+import { completeFormSubmission } from '../../../domain/booking/presentation';
 import { createIdempotency } from '../../idempotency';
 import { ApiError } from '../../plugins/errors';
 import { ActionBodies, bookingRoutes } from '../../schemas/bookings';
@@ -24,6 +25,8 @@ import { ActionBodies, bookingRoutes } from '../../schemas/bookings';
 export function bookingResponse(view: BookingView) {
   return {
     ...view.booking,
+    // Runs recorded before the form carried every field (a closed one's result, an older run's answer) read the same.
+    form_submission: completeFormSubmission(view.booking.form_submission),
     lifecycle: {
       closed: view.closed,
       pending_request: view.pending_request,
@@ -162,7 +165,8 @@ const bookingsPlugin: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get('/:id/events', { schema: bookingRoutes.events }, async (request) => {
     const view = await service.get(request.params.id);
-    return { object: 'list' as const, data: view.events, has_more: false };
+    const data = view.events.map((e) => ({ ...e, booking: { ...e.booking, form_submission: completeFormSubmission(e.booking.form_submission) } }));
+    return { object: 'list' as const, data, has_more: false };
   });
 
   type ActionRequest = { params: { id: string }; headers: { 'idempotency-key'?: string }; body?: unknown };
@@ -195,10 +199,14 @@ const bookingsPlugin: FastifyPluginAsyncTypebox = async (app) => {
       const b = r.body;
       assertWithinHorizon(b.starting_time, 'starting_time', horizonDays);
       return keyed(r, reply, 'reschedule', async (updateId) => {
-        const current = await service.get(r.params.id);
-        const otherOwner = b.owner_user_id !== undefined && b.owner_user_id !== current.booking.owner.id;
-        const otherPage = b.booking_page_id !== undefined && b.booking_page_id !== current.booking.booking_page;
-        if (otherOwner || otherPage) return { status: 201, body: bookingResponse(await service.rebook(r.params.id, b)) };
+        // Only a body naming an owner or a page can mean a rebook, and only then is the booking read first (a
+        // query) to compare; a plain reschedule goes straight to the update, whose result is the answer.
+        if (b.owner_user_id !== undefined || b.booking_page_id !== undefined) {
+          const current = await service.get(r.params.id);
+          const otherOwner = b.owner_user_id !== undefined && b.owner_user_id !== current.booking.owner.id;
+          const otherPage = b.booking_page_id !== undefined && b.booking_page_id !== current.booking.booking_page;
+          if (otherOwner || otherPage) return { status: 201, body: bookingResponse(await service.rebook(r.params.id, b)) };
+        }
         const action: BookingAction = {
           kind: 'reschedule',
           startTime: new Date(b.starting_time).toISOString(),

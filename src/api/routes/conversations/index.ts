@@ -83,99 +83,106 @@ const conversationsPlugin = async (app: FastifyTypebox) => {
     }
   }
 
-  app.post(
-    '/',
-    { schema: { body: StartConversationBody, response: { 201: Type.Ref(Conversation), ...errorResponses } } },
-    async (request, reply) => {
-      const body = request.body;
-      let owner = null;
-      if (body.owner_user_id !== undefined) {
-        const user = await users.find(body.owner_user_id);
-        if (!user) throw ApiError.badRequest(`No such user: '${body.owner_user_id}'`, 'owner_user_id');
-        owner = toUserSnapshot(user);
-      }
-      const input: ConversationInput = {
-        conversationId: newObjectId(CONVERSATION_ID_PREFIX),
-        createdAt: new Date().toISOString(),
-        initiatedBy: body.initiated_by,
-        bot: body.bot,
-        website: body.website,
-        contact: body.contact ?? {},
-        owner,
-        settings: { abandonAfterMinutes: config.conversation.abandonAfterMinutes },
-        indexSearchAttributes: true,
-      };
-      await temporal.workflow.start(WORKFLOW_TYPE, {
-        taskQueue: config.temporal.taskQueue,
-        workflowId: conversationWorkflowId(input.conversationId),
-        workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-        args: [input],
-        typedSearchAttributes: [{ key: ConversationStatusSA, value: 'open' }],
-        staticSummary: `Conversation with ${input.bot.name} on ${input.website.name}`,
-      });
-      const visitorId = body.visitor_id ?? body.contact?.email?.toLowerCase() ?? null;
-      const { supersededIds } = await conversations.open({
-        id: input.conversationId,
-        visitorId,
-        botId: input.bot.id,
-        createdAt: input.createdAt,
-      });
-      for (const earlier of supersededIds) {
-        try {
-          await temporal.workflow.getHandle(conversationWorkflowId(earlier)).signal(closeSignal, { reason: 'new_conversation' });
-        } catch (err) {
-          // Already finished (abandoned): nothing left to close.
-          if (!(err instanceof WorkflowNotFoundError)) throw err;
-          request.log.info({ conversationId: earlier }, 'earlier conversation already finished');
+  // The collection is documented as /v2/conversations, like every other; /v2/conversations/ (how the document named
+  // it before) still answers, undocumented, for clients that kept that form.
+  for (const url of ['', '/'] as const) {
+    app.post(
+      url,
+      { prefixTrailingSlash: 'slash', schema: { hide: url === '/', body: StartConversationBody, response: { 201: Type.Ref(Conversation), ...errorResponses } } },
+      async (request, reply) => {
+        const body = request.body;
+        let owner = null;
+        if (body.owner_user_id !== undefined) {
+          const user = await users.find(body.owner_user_id);
+          if (!user) throw ApiError.badRequest(`No such user: '${body.owner_user_id}'`, 'owner_user_id');
+          owner = toUserSnapshot(user);
         }
-      }
-      return reply.code(201).send(initialConversationState(input).conversation);
-    },
-  );
+        const input: ConversationInput = {
+          conversationId: newObjectId(CONVERSATION_ID_PREFIX),
+          createdAt: new Date().toISOString(),
+          initiatedBy: body.initiated_by,
+          bot: body.bot,
+          website: body.website,
+          contact: body.contact ?? {},
+          owner,
+          settings: { abandonAfterMinutes: config.conversation.abandonAfterMinutes },
+          indexSearchAttributes: true,
+        };
+        await temporal.workflow.start(WORKFLOW_TYPE, {
+          taskQueue: config.temporal.taskQueue,
+          workflowId: conversationWorkflowId(input.conversationId),
+          workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+          args: [input],
+          typedSearchAttributes: [{ key: ConversationStatusSA, value: 'open' }],
+          staticSummary: `Conversation with ${input.bot.name} on ${input.website.name}`,
+        });
+        const visitorId = body.visitor_id ?? body.contact?.email?.toLowerCase() ?? null;
+        const { supersededIds } = await conversations.open({
+          id: input.conversationId,
+          visitorId,
+          botId: input.bot.id,
+          createdAt: input.createdAt,
+        });
+        for (const earlier of supersededIds) {
+          try {
+            await temporal.workflow.getHandle(conversationWorkflowId(earlier)).signal(closeSignal, { reason: 'new_conversation' });
+          } catch (err) {
+            // Already finished (abandoned): nothing left to close.
+            if (!(err instanceof WorkflowNotFoundError)) throw err;
+            request.log.info({ conversationId: earlier }, 'earlier conversation already finished');
+          }
+        }
+        return reply.code(201).send(initialConversationState(input).conversation);
+      },
+    );
+  }
 
-  app.get(
-    '/',
-    { schema: { querystring: ConversationListQuery, response: { 200: ListOf(Type.Ref(Conversation)), ...errorResponses } } },
-    async (request) => {
-      const { status, limit = 10, before, after } = request.query;
-      if (before !== undefined && after !== undefined) throw ApiError.badRequest("Pass either 'before' or 'after', not both", 'before');
-      // A run that ended without a result (terminated, failed) has no final view to read without replay: not listed.
-      const clauses = [`WorkflowType = '${WORKFLOW_TYPE}'`, `ExecutionStatus IN ('Running', 'Completed')`];
-      if (status) clauses.push(`ConversationStatus IN (${conversationPhasesOf(status as ConversationStatus).map((p) => `'${p}'`).join(', ')})`);
-      const cursorId = after ?? before;
-      if (cursorId !== undefined) {
-        let raw;
-        try {
-          raw = (await temporal.workflow.getHandle(conversationWorkflowId(cursorId)).describe()).raw.workflowExecutionInfo;
-        } catch (err) {
-          if (err instanceof WorkflowNotFoundError) throw ApiError.badRequest(`No such conversation: '${cursorId}'`, after ? 'after' : 'before');
-          throw err;
+  // The list likewise, with and without the trailing slash.
+  for (const url of ['', '/'] as const) {
+    app.get(
+      url,
+      { prefixTrailingSlash: 'slash', schema: { hide: url === '/', querystring: ConversationListQuery, response: { 200: ListOf(Type.Ref(Conversation)), ...errorResponses } } },
+      async (request) => {
+        const { status, limit = 10, before, after } = request.query;
+        if (before !== undefined && after !== undefined) throw ApiError.badRequest("Pass either 'before' or 'after', not both", 'before');
+        // A run that ended without a result (terminated, failed) has no final view to read without replay: not listed.
+        const clauses = [`WorkflowType = '${WORKFLOW_TYPE}'`, `ExecutionStatus IN ('Running', 'Completed')`];
+        if (status) clauses.push(`ConversationStatus IN (${conversationPhasesOf(status as ConversationStatus).map((p) => `'${p}'`).join(', ')})`);
+        const cursorId = after ?? before;
+        if (cursorId !== undefined) {
+          let raw;
+          try {
+            raw = (await temporal.workflow.getHandle(conversationWorkflowId(cursorId)).describe()).raw.workflowExecutionInfo;
+          } catch (err) {
+            if (err instanceof WorkflowNotFoundError) throw ApiError.badRequest(`No such conversation: '${cursorId}'`, after ? 'after' : 'before');
+            throw err;
+          }
+          const start = rfc3339Nano(raw?.startTime);
+          const close = rfc3339Nano(raw?.closeTime);
+          const running = close === null;
+          // Visibility order: running (start time desc), then finished (close time desc).
+          if (after !== undefined) {
+            clauses.push(
+              running ? `((ExecutionStatus = 'Running' AND StartTime < '${start}') OR ExecutionStatus != 'Running')` : `(ExecutionStatus != 'Running' AND CloseTime < '${close}')`,
+            );
+          } else {
+            clauses.push(running ? `(ExecutionStatus = 'Running' AND StartTime > '${start}')` : `(ExecutionStatus = 'Running' OR CloseTime > '${close}')`);
+          }
         }
-        const start = rfc3339Nano(raw?.startTime);
-        const close = rfc3339Nano(raw?.closeTime);
-        const running = close === null;
-        // Visibility order: running (start time desc), then finished (close time desc).
-        if (after !== undefined) {
-          clauses.push(
-            running ? `((ExecutionStatus = 'Running' AND StartTime < '${start}') OR ExecutionStatus != 'Running')` : `(ExecutionStatus != 'Running' AND CloseTime < '${close}')`,
-          );
-        } else {
-          clauses.push(running ? `(ExecutionStatus = 'Running' AND StartTime > '${start}')` : `(ExecutionStatus = 'Running' OR CloseTime > '${close}')`);
+        const query = clauses.join(' AND ');
+        const infos: WorkflowExecutionInfo[] = [];
+        for await (const info of temporal.workflow.list({ query, pageSize: limit + 1 })) {
+          infos.push(info);
+          // Paging backwards needs the items right before the cursor, i.e. the last ones of this listing.
+          if (before === undefined && infos.length > limit) break;
         }
-      }
-      const query = clauses.join(' AND ');
-      const infos: WorkflowExecutionInfo[] = [];
-      for await (const info of temporal.workflow.list({ query, pageSize: limit + 1 })) {
-        infos.push(info);
-        // Paging backwards needs the items right before the cursor, i.e. the last ones of this listing.
-        if (before === undefined && infos.length > limit) break;
-      }
-      const hasMore = infos.length > limit;
-      const page = before === undefined ? infos.slice(0, limit) : infos.slice(-limit);
-      const data = await Promise.all(page.map((info) => readConversation(info.workflowId, info)));
-      return { object: 'list' as const, data, has_more: hasMore };
-    },
-  );
+        const hasMore = infos.length > limit;
+        const page = before === undefined ? infos.slice(0, limit) : infos.slice(-limit);
+        const data = await Promise.all(page.map((info) => readConversation(info.workflowId, info)));
+        return { object: 'list' as const, data, has_more: hasMore };
+      },
+    );
+  }
 
   app.get('/:id', { schema: { params: idParam, response: { 200: Type.Ref(Conversation), ...errorResponses } } }, async (request) =>
     readConversation(request.params.id),

@@ -1,7 +1,9 @@
 /**
  * /v2/webhooks: webhook subscriptions (lifecycle.md section 4), plus disable/enable, secret rotation, the
- * delivery log with every attempt, redelivery of one delivery and recovery of all failed ones since a time.
+ * delivery log with every attempt, redelivery of one delivery and recovery of all failed ones since a time, and
+ * test sends of a sample event (recorded in the log as tests).
  */
+import { randomBytes } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { ApiError } from '../../plugins/errors';
 import {
@@ -17,12 +19,17 @@ import {
   type WebhookDelivery as StoredDelivery,
   type WebhookSubscription,
 } from '../../../store/webhooks-repository';
-import { normaliseTriggers } from '../../../domain/webhooks/events';
+import { isWebhookEventType, normaliseTriggers, WEBHOOK_EVENT_TYPES, subscriptionMatches } from '../../../domain/webhooks/events';
+import { buildEnvelope } from '../../../domain/webhooks/envelope';
 import { parseAllowList } from '../../../domain/webhooks/address-policy';
 import { STOP_REASON } from '../../../domain/webhooks/reasons';
 import { validateWebhookUrl } from '../../../domain/webhooks/url';
 import { newDeliveryId, newSecret, newSubscriptionId } from '../../../webhooks/ids';
 import { startDeliveryWorkflow } from '../../../webhooks/start-delivery';
+import { attemptRow, createWebhookPoster } from '../../../webhooks/post';
+import { createGuardedDispatcher } from '../../../webhooks/ssrf';
+import { exampleEnvelope } from '../../../webhooks/catalog';
+import { EVENT_ID_PREFIX } from '../../../shared/booking-contract';
 
 /** The API's webhook object; never the secret. */
 export function webhookObject(s: WebhookSubscription): Webhook {
@@ -60,6 +67,7 @@ export function deliveryObject(d: StoredDelivery): WebhookDelivery {
     last_updated_time: d.updatedAt.toISOString(),
     completion_time: d.completedAt ? d.completedAt.toISOString() : null,
     redelivery_of: d.redeliveryOf,
+    test: d.test,
   };
 }
 
@@ -81,6 +89,10 @@ const webhooksPlugin: FastifyPluginAsyncTypebox = async (app) => {
   const { db, config, temporal } = app.deps;
   const repo = createWebhooksRepository(db);
   const urlRules = { allowHttp: config.webhooks.allowHttp, allow: parseAllowList(config.webhooks.allowPrivateTargets) };
+  // Test sends take the delivery path of real attempts: the same signed POST through the same SSRF guard.
+  const dispatcher = createGuardedDispatcher({ allowPrivateTargets: config.webhooks.allowPrivateTargets, connectTimeoutMs: config.webhooks.connectTimeoutMs });
+  app.addHook('onClose', async () => dispatcher.close());
+  const post = createWebhookPoster({ dispatcher, userAgent: config.webhooks.userAgent, totalTimeoutMs: config.webhooks.totalTimeoutMs, now: Date.now });
 
   async function live(id: string): Promise<WebhookSubscription> {
     const s = await repo.getSubscription(id);
@@ -191,8 +203,43 @@ const webhooksPlugin: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/:id/deliveries/:deliveryId/redeliver', { schema: webhookRoutes.redeliver }, async (request, reply) => {
     const sub = await live(request.params.id);
     const original = await deliveryOf(sub, request.params.deliveryId);
+    if (original.test) throw ApiError.conflict(`Delivery '${original.id}' was a test send; send another test instead`, 'deliveryId');
     requireEnabled(sub);
     return reply.code(201).send(deliveryObject(await redeliver(sub, original)));
+  });
+
+  /**
+   * A test send: a sample event of the chosen type (a fresh event id, created now), signed and POSTed at once through
+   * the delivery path and SSRF guard of real deliveries, and recorded in the delivery log as a test delivery with its
+   * one attempt. Never retried, and it never changes the subscription (a 410 does not disable it); a disabled
+   * subscription can be tested too.
+   */
+  app.post('/:id/test', { schema: webhookRoutes.test }, async (request) => {
+    const sub = await live(request.params.id);
+    const type = request.body?.event_type ?? WEBHOOK_EVENT_TYPES.find((t) => subscriptionMatches(sub.events, t)) ?? WEBHOOK_EVENT_TYPES[0];
+    if (!isWebhookEventType(type)) {
+      throw ApiError.badRequest(`Unknown event type '${type}'; expected one of ${WEBHOOK_EVENT_TYPES.join(', ')} (a composite names several)`, 'event_type');
+    }
+    const eventId = `${EVENT_ID_PREFIX}test_${randomBytes(12).toString('hex')}`;
+    const sample = exampleEnvelope(type, eventId);
+    const envelope = buildEnvelope({ eventId, type, creationTime: new Date().toISOString(), data: sample.data });
+    const deliveryId = newDeliveryId();
+    await repo.insertDelivery({ id: deliveryId, subscriptionId: sub.id, envelope, test: true });
+    const r = await post({ url: sub.url, secret: sub.secret, envelope, startedMs: Date.now() });
+    await repo.recordAttempt(attemptRow(deliveryId, 1, r));
+    if (!r.succeeded) await repo.failDelivery(deliveryId, r.forbidden ? STOP_REASON.forbiddenTarget : STOP_REASON.testNotRetried, new Date());
+    request.log.info({ webhookId: sub.id, deliveryId, eventId, type, status: r.status, succeeded: r.succeeded }, 'webhook test sent');
+    return {
+      object: 'webhook_test' as const,
+      webhook_id: sub.id,
+      delivery_id: deliveryId,
+      event_id: eventId,
+      event_type: type,
+      succeeded: r.succeeded,
+      status_code: r.status,
+      latency_ms: r.latencyMs,
+      error: r.error,
+    };
   });
 
   app.post('/:id/recover', { schema: webhookRoutes.recover }, async (request) => {

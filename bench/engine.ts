@@ -4,6 +4,8 @@
  * dev server and the Salesforce stand-in (the bench runs those). On request it also runs the bench-only worker
  * of scenario b. It talks to the bench over the IPC channel; configuration comes from the environment.
  */
+// First: with OTEL_EXPORTER_OTLP_ENDPOINT set (bench/tracing.ts), tracing starts before node:http loads.
+import '../src/observability/tracing-preload';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -18,6 +20,7 @@ import { connectionOptions } from '../src/temporal/connection';
 import { createBookingWorker, workerTuning } from '../src/worker';
 import { bundleWorkflowsInChild } from '../src/temporal/workflow-bundle';
 import { startApi } from '../src/server';
+import { tracingClientInterceptors } from '../src/observability/tracing';
 
 /** A request from the bench. */
 export type EngineRequest =
@@ -96,7 +99,7 @@ async function main(): Promise<void> {
   const opts = connectionOptions(config);
   const db = await openDb(config);
   const clientConnection = await Connection.connect(opts);
-  const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
+  const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace, interceptors: tracingClientInterceptors() });
   const nativeConnection = await NativeConnection.connect(opts);
   const worker = await createBookingWorker({ config, connection: nativeConnection, client, db });
   const running = worker.run();

@@ -2,7 +2,8 @@
 /**
  * The production build (`npm run build:prod`): compiles src/, workflows/ and activities/ with tsconfig.build.json into
  * dist/, copies their other files (the SQL migrations) next to the compiled code, bundles the compiled workflows into
- * dist/workflow-bundle.js (first line: the hash the worker checks at start) and records what it was built from in
+ * dist/workflow-bundle.js (first line: the hash the worker checks at start), and with the OpenTelemetry workflow
+ * interceptors into dist/workflow-bundle-tracing.js (what a worker with tracing on uses), and records what it was built from in
  * dist/build-info.json. It builds into a fresh directory beside dist/ and swaps it in, so a failed build leaves the
  * previous one whole and a running process never sees half a build.
  *
@@ -24,6 +25,8 @@ const SOURCE_DIRS = ['src', 'workflows', 'activities'];
 const INPUT_FILES = ['package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'scripts/build-prod.mjs'];
 const INFO_FILE = 'build-info.json';
 const BUNDLE_FILE = 'workflow-bundle.js';
+/** The same workflows with Temporal's OpenTelemetry interceptors, for a worker with tracing on (OTEL_EXPORTER_OTLP_ENDPOINT). */
+const TRACING_BUNDLE_FILE = 'workflow-bundle-tracing.js';
 
 function parseArgs(argv) {
   const args = { ifStale: false, outDir: path.join(ROOT, 'dist') };
@@ -72,6 +75,7 @@ function staleness(outDir, inputs) {
     return `${rel}/ has no complete build`;
   }
   if (!fs.existsSync(path.join(outDir, BUNDLE_FILE))) return `${rel}/${BUNDLE_FILE} is missing`;
+  if (!fs.existsSync(path.join(outDir, TRACING_BUNDLE_FILE))) return `${rel}/${TRACING_BUNDLE_FILE} is missing`;
   const built = info.inputs ?? {};
   const changed = Object.keys({ ...built, ...inputs }).filter((f) => built[f] !== inputs[f]);
   if (changed.length === 0) return null;
@@ -119,7 +123,10 @@ async function build(outDir, inputs) {
 
     // The compiled module bundles the compiled workflows and records the hash the compiled worker checks.
     const bundler = createRequire(import.meta.url)(path.join(staging, 'src', 'temporal', 'workflow-bundle.js'));
-    await bundler.bundleWorkflowsInChild(path.join(staging, BUNDLE_FILE));
+    await Promise.all([
+      bundler.bundleWorkflowsInChild(path.join(staging, BUNDLE_FILE)),
+      bundler.bundleWorkflowsInChild(path.join(staging, TRACING_BUNDLE_FILE), undefined, { tracing: true }),
+    ]);
     const bundled = Date.now();
 
     const info = { builtAt: new Date().toISOString(), node: process.version, inputs };

@@ -26,6 +26,12 @@ export interface Config {
     cliPath: string | null;
     /** Entries of the embedded dev server's history cache (`history.hostLevelCacheMaxSize`), two per booking in use. */
     devServerHistoryCacheSize: number;
+    /**
+     * TEMPORAL_DEV_EAGER_ACTIVITIES: the embedded dev server's `system.enableActivityEagerExecution` (the server's
+     * own default is off). On, an activity the booking schedules on the worker's own task queue is handed back in
+     * the workflow task's completion response, skipping matching (BENCHMARKS.md, "Issue 19: levers").
+     */
+    devServerEagerActivities: boolean;
   };
   api: {
     host: string;
@@ -97,6 +103,11 @@ export interface Config {
     sdk: ListenPort | null;
   };
   logLevel: string;
+  /**
+   * LOG_FORMAT: `json` (one JSON object a line), `pretty` (pino-pretty's human-readable lines), or `auto` (the
+   * default): pretty under `npm start` when stdout is a terminal, JSON otherwise.
+   */
+  logFormat: 'auto' | 'json' | 'pretty';
 }
 
 /** A port to listen on, as configured. */
@@ -197,6 +208,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       uiPort: int(env, 'TEMPORAL_UI_PORT', 8233),
       cliPath: opt(env, 'TEMPORAL_CLI_PATH'),
       devServerHistoryCacheSize: int(env, 'TEMPORAL_DEV_HISTORY_CACHE_SIZE', 2000),
+      devServerEagerActivities: bool(env, 'TEMPORAL_DEV_EAGER_ACTIVITIES', true),
     },
     api: {
       host: apiHost,
@@ -251,6 +263,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       sdk: listenPort(env, 'WORKER_SDK_METRICS_PORT', embedded ? 9466 : null),
     },
     logLevel: str(env, 'LOG_LEVEL', 'info'),
+    logFormat: oneOf(env, 'LOG_FORMAT', ['auto', 'json', 'pretty'] as const, 'auto'),
   };
   if (config.temporal.devServerHistoryCacheSize < 1) throw new ConfigError('TEMPORAL_DEV_HISTORY_CACHE_SIZE must be at least 1');
   if (config.booking.horizonDays < 1) throw new ConfigError('BOOKING_HORIZON_DAYS must be at least 1');

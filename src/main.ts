@@ -5,6 +5,8 @@
  * Ctrl-C or SIGTERM stops everything in reverse order; a second start finds the same data. DATA_DIR is locked for
  * as long as this process uses it, so a second engine on the same data refuses to start.
  */
+// First: with tracing on, the instrumentations must be in place before node:http and pg load.
+import './observability/tracing-preload';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { loadConfig } from './config';
@@ -15,11 +17,13 @@ import { startDevServer, type DevServer } from './temporal/dev-server';
 import { connectionOptions } from './temporal/connection';
 import { createBookingWorker, workerMetricsUrl } from './worker';
 import { startApi } from './server';
+import { TRACING_VARIABLE, shutdownTracing, tracingClientInterceptors, tracingStarted } from './observability/tracing';
 import { STANDIN_LOG_LIMIT, startSalesforceStandin, type SalesforceStandin } from './salesforce/standin/server';
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  const logger = createLogger(config);
+  // Pretty lines on a terminal, JSON otherwise (LOG_FORMAT).
+  const logger = createLogger(config, { interactive: true });
   const { sdkMetricsUrl } = installWorkerRuntime(logger, { handleSignals: false, metrics: config.metrics });
   const stops: (() => Promise<unknown>)[] = [];
   let stopping = false;
@@ -32,6 +36,8 @@ async function main(): Promise<void> {
     }
     process.exit(code);
   };
+  // Registered first, so it runs last: the spans of the stop are sent too.
+  stops.push(() => shutdownTracing());
   process.once('SIGINT', () => void shutdown(0));
   process.once('SIGTERM', () => void shutdown(0));
 
@@ -66,7 +72,7 @@ async function main(): Promise<void> {
 
     const clientConnection = await Connection.connect(opts);
     stops.push(() => clientConnection.close());
-    const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
+    const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace, interceptors: tracingClientInterceptors() });
     const nativeConnection = await NativeConnection.connect(opts);
     stops.push(() => nativeConnection.close());
     const worker = await createBookingWorker({ config: engineConfig, connection: nativeConnection, client, db });
@@ -95,6 +101,7 @@ async function main(): Promise<void> {
       `  API:          ${api.url}   (header API-Key: ${config.api.apiKeys[0] ?? '<set API_KEYS>'})`,
       `  OpenAPI:      ${api.url}/v2/openapi.json`,
       `  Health:       ${api.url}/readyz${workerMetrics ? `, ${workerMetrics}/readyz (worker)` : ''}`,
+      `  Tracing:      ${tracingStarted() ? `OTLP to ${process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || process.env.OTEL_EXPORTER_OTLP_ENDPOINT}` : `off (${TRACING_VARIABLE})`}`,
       `  Metrics:      ${metricsUrls.length ? metricsUrls.join('\n                ') : 'off (METRICS_PORT, WORKER_METRICS_PORT, WORKER_SDK_METRICS_PORT)'}`,
       devServer ? `  Temporal UI:  ${devServer.uiUrl}` : `  Temporal:     ${opts.address} (namespace ${config.temporal.namespace})`,
       devServer

@@ -2,6 +2,8 @@
  * The HTTP API process: `npm run api` serves it against TEMPORAL_ADDRESS and DATABASE_URL, as production
  * runs it; the embedded default (src/main.ts) calls startApi in-process.
  */
+// First: with tracing on, the instrumentations must be in place before node:http and pg load.
+import './observability/tracing-preload';
 import { Client, Connection } from '@temporalio/client';
 import { buildApp } from './app';
 import { loadConfig, type Config } from './config';
@@ -14,6 +16,7 @@ import type { Logger } from 'pino';
 import { apiMetrics, instrumentTemporalClient } from './observability/api-metrics';
 import { alive, apiReadiness } from './observability/health';
 import { startMetricsServer, type MetricsServer } from './observability/metrics-server';
+import { shutdownTracing, tracingClientInterceptors, tracingStarted } from './observability/tracing';
 
 export interface RunningApi {
   app: FastifyTypebox;
@@ -69,14 +72,15 @@ async function main(): Promise<void> {
   if (!config.temporal.address) throw new Error('npm run api needs TEMPORAL_ADDRESS (npm start runs the embedded default)');
   if (!config.databaseUrl) throw new Error('npm run api needs DATABASE_URL: the embedded store belongs to npm start');
   const connection = await Connection.connect(connectionOptions(config));
-  const temporal = new Client({ connection, namespace: config.temporal.namespace });
+  const temporal = new Client({ connection, namespace: config.temporal.namespace, interceptors: tracingClientInterceptors() });
   const db = await openDb(config);
   const api = await startApi({ config, db, temporal, logger });
-  logger.info({ url: api.url, metricsUrl: api.metricsUrl }, 'API listening');
+  logger.info({ url: api.url, metricsUrl: api.metricsUrl, tracing: tracingStarted() }, 'API listening');
   const stop = async () => {
     await api.close();
     await db.close();
     await connection.close();
+    await shutdownTracing();
     process.exit(0);
   };
   process.once('SIGINT', () => void stop());

@@ -3,6 +3,8 @@
  * against TEMPORAL_ADDRESS and DATABASE_URL (production runs several), compiled (dist/src/worker.js, with the build's
  * prebuilt workflow bundle); the embedded default (src/main.ts) runs one in-process.
  */
+// First: with tracing on, the instrumentations must be in place before node:http and pg load.
+import './observability/tracing-preload';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../activities';
@@ -14,6 +16,8 @@ import { prepareWorkflowBundle, type PreparedWorkflowBundle } from './temporal/w
 import { createLogger, installWorkerRuntime } from './logging';
 import { workerMetrics } from './observability/worker-metrics';
 import { startMetricsServer, type MetricsServer } from './observability/metrics-server';
+import { correlationActivityInterceptors } from './observability/log-correlation';
+import { shutdownTracing, tracingClientInterceptors, tracingStarted, tracingWorkerOptions } from './observability/tracing';
 
 export interface WorkerDeps {
   config: Config;
@@ -30,6 +34,11 @@ export function workerTuning(config: Config): Partial<WorkerOptions> {
     maxConcurrentActivityTaskExecutions: config.worker.maxConcurrentActivityTaskExecutions,
     maxConcurrentWorkflowTaskExecutions: config.worker.maxConcurrentWorkflowTaskExecutions,
   };
+}
+
+/** Adds the log-correlation activity interceptor after tracing's (which makes the activity's span the active one). */
+function withCorrelation(opts: Pick<WorkerOptions, 'interceptors'>): Pick<WorkerOptions, 'interceptors'> {
+  return { ...opts, interceptors: { ...opts.interceptors, activity: [...(opts.interceptors?.activity ?? []), correlationActivityInterceptors] } };
 }
 
 const metricsServers = new WeakMap<Worker, MetricsServer>();
@@ -72,7 +81,7 @@ async function startWorkerMetrics(config: Config, worker: () => Worker | null): 
  * starts with it when WORKER_METRICS_PORT is on.
  */
 export async function createBookingWorker(deps: WorkerDeps, prepared?: PreparedWorkflowBundle): Promise<Worker> {
-  const bundle = prepared ?? (await prepareWorkflowBundle(deps.config.worker.workflowBundlePath));
+  const bundle = prepared ?? (await prepareWorkflowBundle(deps.config.worker.workflowBundlePath, { tracing: tracingStarted() }));
   let created: Worker | null = null;
   let server: MetricsServer | null = null;
   try {
@@ -85,6 +94,8 @@ export async function createBookingWorker(deps: WorkerDeps, prepared?: PreparedW
       workflowBundle: { codePath: bundle.codePath },
       activities: createActivities({ config: deps.config, db: deps.db, temporal: deps.client }),
       ...workerTuning(deps.config),
+      // Tracing on: the activity interceptors; off: nothing. The booking's ids go on every activity log line either way.
+      ...withCorrelation(tracingWorkerOptions()),
     });
     workerMetrics().watch({ worker: created, db: deps.db });
     if (server) metricsServers.set(created, server);
@@ -104,7 +115,7 @@ async function main(): Promise<void> {
   if (!config.temporal.address) throw new Error('npm run worker needs TEMPORAL_ADDRESS (npm start runs the embedded default)');
   if (!config.databaseUrl) throw new Error('npm run worker needs DATABASE_URL: the embedded store belongs to npm start');
   // First, so a missing or stale prebuilt bundle stops the start before anything connects.
-  const bundle = await prepareWorkflowBundle(config.worker.workflowBundlePath);
+  const bundle = await prepareWorkflowBundle(config.worker.workflowBundlePath, { tracing: tracingStarted() });
   const workflowBundle = bundle.prebuilt ? bundle.codePath : 'bundled at start';
   let connection: NativeConnection | undefined;
   let clientConnection: Connection | undefined;
@@ -115,10 +126,10 @@ async function main(): Promise<void> {
     connection = await NativeConnection.connect(opts);
     clientConnection = await Connection.connect(opts);
     db = await openDb(config);
-    const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
+    const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace, interceptors: tracingClientInterceptors() });
     worker = await createBookingWorker({ config, connection, client, db }, bundle);
     const metricsUrl = workerMetricsUrl(worker);
-    logger.info({ taskQueue: config.temporal.taskQueue, address: opts.address, workflowBundle, metricsUrl, sdkMetricsUrl }, 'worker running');
+    logger.info({ taskQueue: config.temporal.taskQueue, address: opts.address, workflowBundle, metricsUrl, sdkMetricsUrl, tracing: tracingStarted() }, 'worker running');
     await worker.run();
   } finally {
     if (worker) await closeWorkerMetrics(worker);
@@ -126,6 +137,7 @@ async function main(): Promise<void> {
     await db?.close();
     await clientConnection?.close();
     await connection?.close();
+    await shutdownTracing();
   }
 }
 

@@ -19,6 +19,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { TRACING_VARIABLE, tracingEnabled } from '../observability/tracing';
 
 /** Whether this module runs compiled (dist/src/temporal/workflow-bundle.js) rather than as TypeScript (tsx, Jest). */
 const COMPILED = path.extname(__filename) === '.js';
@@ -66,13 +67,20 @@ export function workflowSourcesHash(root: string = CODE_ROOT, packageRoot: strin
  * it bundles dist/'s JavaScript) and writes the bundle to `outFile`, first line the sources hash. Resolves once the
  * child has exited.
  */
-export async function bundleWorkflowsInChild(outFile: string, workflowsPath: string = WORKFLOWS_PATH): Promise<void> {
+export async function bundleWorkflowsInChild(
+  outFile: string,
+  workflowsPath: string = WORKFLOWS_PATH,
+  opts: { tracing?: boolean } = {},
+): Promise<void> {
   const sdk = require.resolve('@temporalio/worker');
-  const header = `${HASH_PREFIX}${workflowSourcesHash()}${HASH_SUFFIX}`;
+  const header = `${HASH_PREFIX}${workflowSourcesHash()}${opts.tracing ? TRACING_MARK : ''}${HASH_SUFFIX}`;
+  // Tracing: workflows/tracing-interceptors, which carries the trace context into the headers of what the workflows
+  // command, and changes no command (see why it is not Temporal's own workflow interceptors there).
+  const interceptorModules = opts.tracing ? [require.resolve(path.join(workflowsPath, WORKFLOW_TRACING_MODULE))] : [];
   const script = `
     const fs = require('node:fs');
     const { bundleWorkflowCode, DefaultLogger } = require(${JSON.stringify(sdk)});
-    bundleWorkflowCode({ workflowsPath: ${JSON.stringify(workflowsPath)}, logger: new DefaultLogger('WARN') })
+    bundleWorkflowCode({ workflowsPath: ${JSON.stringify(workflowsPath)}, workflowInterceptorModules: ${JSON.stringify(interceptorModules)}, logger: new DefaultLogger('WARN') })
       .then((b) => fs.writeFileSync(${JSON.stringify(outFile)}, ${JSON.stringify(header)} + b.code))
       .catch((err) => { console.error(err); process.exit(1); });
   `;
@@ -86,6 +94,11 @@ export async function bundleWorkflowsInChild(outFile: string, workflowsPath: str
   if (code !== 0 || !fs.existsSync(outFile)) throw new Error(`bundling the workflows failed (exit ${code}):\n${stderr}`);
 }
 
+/** How a bundle records that it has the tracing interceptors: after the hash, before the suffix. */
+const TRACING_MARK = ' +opentelemetry';
+/** The tracing bundle's workflow interceptor module, next to the workflows barrel. */
+const WORKFLOW_TRACING_MODULE = 'tracing-interceptors';
+
 /** A workflow bundle file for the worker, and how to dispose of it once `Worker.create` has read it. */
 export interface PreparedWorkflowBundle {
   codePath: string;
@@ -98,37 +111,50 @@ export interface PreparedWorkflowBundle {
 /** How to make a bundle, in this mode's words. */
 const BUNDLE_COMMAND = COMPILED ? 'node dist/src/temporal/workflow-bundle.js <file>' : 'npx tsx src/temporal/workflow-bundle.ts <file>';
 
-/** Reads the sources hash a bundle's first line records, or `(none)`. */
-function recordedHash(file: string): string {
+/** Reads the sources hash a bundle's first line records (`(none)` without one), and whether it has the tracing interceptors. */
+function recordedHeader(file: string): { hash: string; tracing: boolean } {
   const fd = fs.openSync(file, 'r');
   try {
-    const head = Buffer.alloc(HASH_PREFIX.length + 64);
+    const head = Buffer.alloc(HASH_PREFIX.length + 64 + TRACING_MARK.length);
     const n = fs.readSync(fd, head, 0, head.length, 0);
     const text = head.subarray(0, n).toString('utf8');
-    return text.startsWith(HASH_PREFIX) ? text.slice(HASH_PREFIX.length) : '(none)';
+    if (!text.startsWith(HASH_PREFIX)) return { hash: '(none)', tracing: false };
+    const hash = text.slice(HASH_PREFIX.length, HASH_PREFIX.length + 64);
+    return { hash, tracing: text.slice(HASH_PREFIX.length + 64).startsWith(TRACING_MARK) };
   } finally {
     fs.closeSync(fd);
   }
 }
+
+/** The build's bundle with the tracing interceptors, next to BUILT_WORKFLOW_BUNDLE; null when running as TypeScript. */
+export const BUILT_TRACING_WORKFLOW_BUNDLE = COMPILED ? path.join(CODE_ROOT, 'workflow-bundle-tracing.js') : null;
 
 /**
  * The bundle for this start: the prebuilt `prebuiltPath` (WORKER_WORKFLOW_BUNDLE) if given, else, compiled, the
  * build's dist/workflow-bundle.js, either after checking its hash against the sources; as TypeScript without
  * WORKER_WORKFLOW_BUNDLE, a fresh one bundled in a child process into a temporary directory.
  */
-export async function prepareWorkflowBundle(prebuiltPath?: string | null): Promise<PreparedWorkflowBundle> {
-  const prebuilt = prebuiltPath || BUILT_WORKFLOW_BUNDLE;
+export async function prepareWorkflowBundle(prebuiltPath?: string | null, opts: { tracing?: boolean } = {}): Promise<PreparedWorkflowBundle> {
+  const tracing = opts.tracing ?? false;
+  const prebuilt = prebuiltPath || (tracing ? BUILT_TRACING_WORKFLOW_BUNDLE : BUILT_WORKFLOW_BUNDLE);
   if (prebuilt) {
     const what = prebuiltPath ? `WORKER_WORKFLOW_BUNDLE ${prebuiltPath}` : `the build's workflow bundle ${prebuilt}`;
     const rebuild = prebuiltPath
       ? `rebuild it with \`${BUNDLE_COMMAND}\` or unset WORKER_WORKFLOW_BUNDLE ${COMPILED ? "to use the build's" : 'to bundle at start'}`
       : 'rebuild with `npm run build:prod`';
     if (!fs.existsSync(prebuilt)) throw new Error(`${what} does not exist: ${rebuild}`);
-    const recorded = recordedHash(prebuilt);
+    const recorded = recordedHeader(prebuilt);
     const current = workflowSourcesHash();
-    if (recorded !== current) {
+    if (recorded.hash !== current) {
       throw new Error(
-        `${what} is stale: it was built from other workflow sources than the ones in ${CODE_ROOT} (bundle hash ${recorded}, sources ${current}); ${rebuild}`,
+        `${what} is stale: it was built from other workflow sources than the ones in ${CODE_ROOT} (bundle hash ${recorded.hash}, sources ${current}); ${rebuild}`,
+      );
+    }
+    if (recorded.tracing !== tracing) {
+      // A bundle without the interceptors would drop the workflows' spans; one with them would call a sink nobody serves.
+      throw new Error(
+        `${what} was built ${recorded.tracing ? 'with' : 'without'} the tracing interceptors but tracing is ${tracing ? 'on' : 'off'} (${TRACING_VARIABLE}); ` +
+          `${prebuiltPath ? `rebuild it with${tracing ? ` ${TRACING_VARIABLE} set` : `out ${TRACING_VARIABLE}`}` : 'rebuild with `npm run build:prod`'}`,
       );
     }
     return { codePath: path.resolve(prebuilt), prebuilt: true, release: () => undefined };
@@ -136,7 +162,7 @@ export async function prepareWorkflowBundle(prebuiltPath?: string | null): Promi
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'booking-workflows-'));
   const codePath = path.join(dir, 'workflow-bundle.js');
   try {
-    await bundleWorkflowsInChild(codePath);
+    await bundleWorkflowsInChild(codePath, WORKFLOWS_PATH, { tracing });
   } catch (err) {
     fs.rmSync(dir, { recursive: true, force: true });
     throw err;
@@ -152,8 +178,12 @@ if (require.main === module) {
     console.error(`usage: ${BUNDLE_COMMAND.replace('<file>', '<output file>')}`);
     process.exit(2);
   }
-  bundleWorkflowsInChild(path.resolve(out)).then(
-    () => console.log(`workflow bundle written; start the worker with WORKER_WORKFLOW_BUNDLE=${path.resolve(out)}`),
+  const tracing = tracingEnabled();
+  bundleWorkflowsInChild(path.resolve(out), WORKFLOWS_PATH, { tracing }).then(
+    () =>
+      console.log(
+        `workflow bundle written${tracing ? ` with the tracing interceptors (${TRACING_VARIABLE} is set)` : ''}; start the worker with WORKER_WORKFLOW_BUNDLE=${path.resolve(out)}`,
+      ),
     (err: unknown) => {
       console.error(err instanceof Error ? err.message : err);
       process.exit(1);

@@ -109,8 +109,12 @@ test('the build holds the compiled entry points, the SQL migrations, the workflo
   expect(sql.length).toBeGreaterThan(0);
   expect(fs.readdirSync(path.join(dist, 'src', 'store', 'migrations')).sort()).toEqual(sql.sort());
   expect(fs.readFileSync(path.join(dist, 'workflow-bundle.js'), 'utf8')).toMatch(/^\/\* booking-engine workflow sources sha256:[0-9a-f]{64} \*\//);
+  // The bundle a worker with tracing on runs (OTEL_EXPORTER_OTLP_ENDPOINT): the same sources, marked.
+  expect(fs.readFileSync(path.join(dist, 'workflow-bundle-tracing.js'), 'utf8')).toMatch(
+    /^\/\* booking-engine workflow sources sha256:[0-9a-f]{64} \+opentelemetry \*\//,
+  );
   // No test or bench code in a production build, and nothing left over from the build.
-  expect(fs.readdirSync(dist).sort()).toEqual(['activities', 'build-info.json', 'src', 'workflow-bundle.js', 'workflows']);
+  expect(fs.readdirSync(dist).sort()).toEqual(['activities', 'build-info.json', 'src', 'workflow-bundle-tracing.js', 'workflow-bundle.js', 'workflows']);
   expect(fs.readdirSync(pkg).sort()).toEqual(['dist', 'node_modules', 'package-lock.json']);
 });
 

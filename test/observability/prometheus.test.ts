@@ -9,7 +9,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import pino from 'pino';
@@ -17,25 +16,21 @@ import { loadConfig } from '../../src/config';
 import { openDb } from '../../src/store';
 import type { Db } from '../../src/store/db';
 import { startApi, type RunningApi } from '../../src/server';
-import { startDevServer, freePort, type DevServer } from '../../src/temporal/dev-server';
-import { startSalesforceStandin, type SalesforceStandin } from '../../src/salesforce/standin/server';
+import { freePort } from '../../src/temporal/dev-server';
 import { approveSignal } from '../../src/shared/booking-contract';
-import { startTestPostgres, type TestPostgres } from '../helpers/postgres';
 import { uniqueTaskQueue } from '../helpers/temporal-env';
 import { startReceiver, type Receiver } from '../webhooks/receiver';
 import { spawnWorker, type WorkerProcess } from '../reliability/worker-process';
+import { apiCaller, salesforcePage, startBackends, type Backends } from './stack';
 
 jest.setTimeout(5 * 60_000);
 
 const ROOT = path.join(__dirname, '..', '..');
 const API_KEY = 'observability-key';
-const SF = { clientId: 'observability-client', clientSecret: 'observability-secret-8d1e' };
 
+let backends: Backends;
 let tmp: string;
-let pg: TestPostgres;
 let db: Db;
-let devServer: DevServer;
-let standin: SalesforceStandin;
 let connection: Connection;
 let client: Client;
 let worker: WorkerProcess;
@@ -106,15 +101,7 @@ async function expectSeries(expr: string, want: number, timeoutMs = 30_000): Pro
   });
 }
 
-async function callApi(method: string, url: string, body?: unknown) {
-  const res = await fetch(`${api.url}${url}`, {
-    method,
-    headers: { 'api-key': API_KEY, ...(body ? { 'content-type': 'application/json' } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the test reads arbitrary JSON
-  return { status: res.status, body: (await res.json()) as Record<string, any> };
-}
+const callApi = apiCaller(() => api.url, API_KEY);
 
 async function getJson(url: string): Promise<{ status: number; body: Record<string, unknown> }> {
   const res = await fetch(url);
@@ -159,19 +146,12 @@ function startPrometheus(): void {
 }
 
 beforeAll(async () => {
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'booking-observability-'));
   for (const k of Object.keys(ports) as (keyof typeof ports)[]) ports[k] = await freePort();
   promUrl = `http://127.0.0.1:${ports.prometheus}`;
 
-  pg = await startTestPostgres();
-  standin = await startSalesforceStandin({
-    port: 0,
-    clients: [SF],
-    users: [{ Id: '005000000000001AAA', Email: 'integration@observability.example', Name: 'Integration' }],
-  });
-  const devConfig = loadConfig({ DATA_DIR: tmp, TEMPORAL_DEV_PORT: String(await freePort()), TEMPORAL_UI_PORT: String(await freePort()) });
-  devServer = await startDevServer({ config: devConfig, log: { info: () => undefined, warn: () => undefined } });
-  connection = await Connection.connect({ address: devServer.address });
+  backends = await startBackends('observability', uniqueTaskQueue('observability'));
+  tmp = backends.tmp;
+  connection = await Connection.connect({ address: backends.devServer.address });
   client = new Client({ connection });
 
   receivers.ok = await subscriberAnswering(() => 204);
@@ -179,18 +159,8 @@ beforeAll(async () => {
   receivers.flaky = await subscriberAnswering((i) => (i === 0 ? 503 : 204));
   receivers.gone = await subscriberAnswering(() => 410);
 
-  const taskQueue = uniqueTaskQueue('observability');
   const env = {
-    TEMPORAL_ADDRESS: devServer.address,
-    TEMPORAL_TASK_QUEUE: taskQueue,
-    DATABASE_URL: pg.url,
-    DATA_DIR: tmp,
-    SALESFORCE_MODE: 'org',
-    SALESFORCE_LOGIN_URL: standin.url,
-    SALESFORCE_CLIENT_ID: SF.clientId,
-    SALESFORCE_CLIENT_SECRET: SF.clientSecret,
-    WEBHOOK_ALLOW_PRIVATE_TARGETS: '127.0.0.0/8',
-    WEBHOOK_ALLOW_HTTP: 'true',
+    ...backends.env,
     METRICS_HOST: '127.0.0.1',
     LOG_LEVEL: 'warn',
   };
@@ -223,11 +193,8 @@ afterAll(async () => {
   await worker?.stop();
   await db?.close();
   await connection?.close();
-  await devServer?.stop();
-  await standin?.stop();
   for (const r of Object.values(receivers)) await r?.close();
-  await pg?.stop();
-  if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+  await backends?.stop();
 });
 
 test('every target is up, and the health endpoints answer', async () => {
@@ -259,12 +226,7 @@ test('every target is up, and the health endpoints answer', async () => {
 });
 
 test('bookings, deliveries, Salesforce writes and ignored signals are counted as they happened', async () => {
-  const user = await callApi('POST', '/v2/users', { name: 'Olga Owner', email: 'olga@observability.example', timezone: 'Europe/London' });
-  const page = await callApi('POST', '/v2/booking-pages', {
-    name: 'Observed call',
-    owner_user_id: user.body.id,
-    salesforce: { connected: true, create_activity_event: true, relate_to: 'lead', create_missing_record: true },
-  });
+  const page = await salesforcePage(callApi, 'Observed call', { name: 'Olga Owner', email: 'olga@observability.example' });
   expect(page.status).toBe(201);
   for (const [name, r] of Object.entries(receivers)) {
     const sub = await callApi('POST', '/v2/webhooks', { name, url: `${r.url}/hook`, events: ['booking'] });

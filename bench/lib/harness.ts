@@ -78,10 +78,26 @@ function cliVersion(cli: string): { cli: string; server: string } {
 
 /** Starts everything; `engineEnv` adds to (and overrides) the engine's environment. */
 export async function startHarness(
-  opts: { engineEnv?: Record<string, string>; cpuProfDir?: string; sqliteDefaults?: boolean } = {},
+  opts: {
+    engineEnv?: Record<string, string>;
+    cpuProfDir?: string;
+    sqliteDefaults?: boolean;
+    /** Adds to the environment the dev server's settings are read from (TEMPORAL_DEV_EAGER_ACTIVITIES, ...). */
+    devServerEnv?: Record<string, string>;
+    /** The dev server's Prometheus /metrics port (none by default). */
+    devServerMetricsPort?: number;
+  } = {},
 ): Promise<Harness> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'booking-bench-'));
-  const config = loadConfig({ ...process.env, DATA_DIR: dataDir, TEMPORAL_ADDRESS: '', TEMPORAL_DEV_PORT: '0', TEMPORAL_UI_PORT: '0', LOG_LEVEL: 'warn' });
+  const config = loadConfig({
+    ...process.env,
+    ...opts.devServerEnv,
+    DATA_DIR: dataDir,
+    TEMPORAL_ADDRESS: '',
+    TEMPORAL_DEV_PORT: '0',
+    TEMPORAL_UI_PORT: '0',
+    LOG_LEVEL: 'warn',
+  });
   const cli = await resolveTemporalCli(config.temporal.cliPath);
   const v = cliVersion(cli);
   const cleanups: (() => Promise<unknown>)[] = [];
@@ -90,7 +106,7 @@ export async function startHarness(
   };
   try {
     const sqlitePragmas = opts.sqliteDefaults ? [] : [...SQLITE_PRAGMAS];
-    const devServer = await startDevServer({ config, log: devServerLog, sqlitePragmas });
+    const devServer = await startDevServer({ config, log: devServerLog, sqlitePragmas, metricsPort: opts.devServerMetricsPort });
     cleanups.push(() => devServer.stop());
 
     const standin = await startSalesforceStandin({

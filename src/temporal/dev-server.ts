@@ -241,6 +241,11 @@ async function startOnce(
     // open booking").
     '--dynamic-config-value',
     `history.hostLevelCacheMaxSize=${config.temporal.devServerHistoryCacheSize}`,
+    // Eager activity execution (the server leaves it off): an activity scheduled on the task queue of the worker
+    // completing the workflow task, when that worker has a free slot and asks for it (the SDK does by default), comes
+    // back in the completion's response instead of through matching; measured in BENCHMARKS.md, "Issue 19: levers".
+    '--dynamic-config-value',
+    `system.enableActivityEagerExecution=${config.temporal.devServerEagerActivities}`,
     ...(searchAttributes ? searchAttributeFlags() : []),
     ...(metricsPort === undefined ? [] : ['--metrics-port', String(metricsPort)]),
   ];

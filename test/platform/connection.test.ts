@@ -55,3 +55,10 @@ test("the dev server's history cache size defaults to 2000 and refuses anything 
   expect(loadConfig({ TEMPORAL_DEV_HISTORY_CACHE_SIZE: '500' }).temporal.devServerHistoryCacheSize).toBe(500);
   expect(() => loadConfig({ TEMPORAL_DEV_HISTORY_CACHE_SIZE: '0' })).toThrow(/TEMPORAL_DEV_HISTORY_CACHE_SIZE/);
 });
+
+test("the dev server's eager activity execution is on by default and TEMPORAL_DEV_EAGER_ACTIVITIES turns it off", () => {
+  expect(loadConfig({}).temporal.devServerEagerActivities).toBe(true);
+  expect(loadConfig({ TEMPORAL_DEV_EAGER_ACTIVITIES: 'false' }).temporal.devServerEagerActivities).toBe(false);
+  expect(loadConfig({ TEMPORAL_DEV_EAGER_ACTIVITIES: 'true' }).temporal.devServerEagerActivities).toBe(true);
+  expect(() => loadConfig({ TEMPORAL_DEV_EAGER_ACTIVITIES: 'maybe' })).toThrow(/TEMPORAL_DEV_EAGER_ACTIVITIES/);
+});

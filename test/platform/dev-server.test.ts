@@ -14,7 +14,7 @@ import { BookingOwnerSA, BookingStatusSA, CUSTOM_SEARCH_ATTRIBUTES, MeetingStart
 import { connectionOptions } from '../../src/temporal/connection';
 import { freePort, startDevServer, type DevServer } from '../../src/temporal/dev-server';
 import { installTestRuntime, uniqueTaskQueue, workflowBundle } from '../helpers/temporal-env';
-import { holdUntilReleased, releaseSignal } from './workflows';
+import { holdUntilReleased, oneActivity, releaseSignal } from './workflows';
 
 const WORKFLOWS = require.resolve('./workflows');
 const silentLog = { info: () => undefined, warn: () => undefined };
@@ -165,14 +165,64 @@ test("the history service's cache of workflow executions holds TEMPORAL_DEV_HIST
     }
     // The server reports its cache gauges about once a second.
     let usage = 0;
-    for (let attempt = 0; attempt < 60 && usage === 0; attempt++) {
+    // A report taken while the signals were still landing can show fewer: wait until it reaches the bound (an
+    // unbounded cache would show more, up to 24, and fail below).
+    for (let attempt = 0; attempt < 60 && usage < 6; attempt++) {
       const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
       usage = Number(/^cache_usage\{cache_type="mutablestate",service_name="history"\} (\d+)$/m.exec(text)?.[1] ?? 0);
-      if (usage === 0) await new Promise((r) => setTimeout(r, 1000));
+      if (usage < 6) await new Promise((r) => setTimeout(r, 1000));
     }
     expect(usage).toBe(6);
   } finally {
     await srv.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('eager activity execution: on by default, the activity comes back with the workflow task; TEMPORAL_DEV_EAGER_ACTIVITIES=false sends it through matching', async () => {
+  // The server counts the activities it hands back in a workflow task's completion response
+  // (activity_eager_execution); without eager execution each goes to matching (AddActivityTask) instead.
+  const eagerCount = async (env: Record<string, string>): Promise<{ eager: number; matched: number }> => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'booking-dev-eager-'));
+    const cfg = loadConfig({ DATA_DIR: dir, TEMPORAL_DEV_PORT: '0', TEMPORAL_UI_PORT: '0', ...env });
+    const metricsPort = await freePort();
+    const srv = await startDevServer({ config: cfg, log: silentLog, metricsPort, searchAttributes: false });
+    try {
+      const connection = await NativeConnection.connect({ address: srv.address });
+      try {
+        const taskQueue = uniqueTaskQueue('eager');
+        const worker = await Worker.create({
+          connection,
+          namespace: cfg.temporal.namespace,
+          taskQueue,
+          workflowBundle: await workflowBundle(WORKFLOWS),
+          activities: { echo: async (v: string) => v },
+        });
+        const clientConnection = await Connection.connect({ address: srv.address });
+        clients.push(clientConnection);
+        const client = new Client({ connection: clientConnection, namespace: cfg.temporal.namespace });
+        const answer = await worker.runUntil(client.workflow.execute(oneActivity, { taskQueue, workflowId: `eager-${Date.now()}`, args: ['hello'] }));
+        expect(answer).toBe('hello');
+      } finally {
+        await connection.close();
+      }
+      // The server reports its metrics about once a second.
+      let counts = { eager: 0, matched: 0 };
+      for (let attempt = 0; attempt < 30 && counts.eager + counts.matched === 0; attempt++) {
+        if (attempt > 0) await new Promise((r) => setTimeout(r, 1000));
+        const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+        const sum = (re: RegExp) => text.split('\n').filter((l) => re.test(l)).reduce((n, l) => n + Number(l.trim().split(/\s+/).pop()), 0);
+        counts = { eager: sum(/^activity_eager_execution\{/), matched: sum(/^task_requests\{.*operation="TransferActiveTaskActivity"/) };
+      }
+      return counts;
+    } finally {
+      await srv.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  };
+  expect(loadConfig({}).temporal.devServerEagerActivities).toBe(true);
+  const on = await eagerCount({});
+  expect(on).toEqual({ eager: 1, matched: 0 });
+  const off = await eagerCount({ TEMPORAL_DEV_EAGER_ACTIVITIES: 'false' });
+  expect(off).toEqual({ eager: 0, matched: 1 });
 });

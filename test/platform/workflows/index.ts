@@ -1,5 +1,5 @@
 /** Test-only workflows proving the platform helpers; the engine's workflows live in workflows/. */
-import { condition, defineSignal, setHandler, sleep } from '@temporalio/workflow';
+import { condition, defineSignal, proxyActivities, setHandler, sleep } from '@temporalio/workflow';
 
 /** Releases holdUntilReleased. */
 export const releaseSignal = defineSignal<[string]>('release');
@@ -21,3 +21,9 @@ export async function holdUntilReleased(): Promise<string> {
   return released as string;
 }
 
+
+/** Runs one activity on the workflow's own task queue and returns its answer (eager dispatch can take it). */
+export async function oneActivity(value: string): Promise<string> {
+  const { echo } = proxyActivities<{ echo(value: string): Promise<string> }>({ startToCloseTimeout: '10 seconds' });
+  return echo(value);
+}

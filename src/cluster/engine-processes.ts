@@ -24,15 +24,16 @@ function npmCommand(): [string, string[]] {
   return ['npm', []];
 }
 
-/** What the engine processes get on top of the inherited environment. */
-export function engineEnv(opts: {
-  settings: ClusterSettings;
-  ports: ClusterPorts;
-  databaseUrl: string;
-}): NodeJS.ProcessEnv {
+/** The npm scripts the cluster runs for the engine's processes (the production commands). */
+export const ENGINE_SCRIPTS = { api: 'api', worker: 'worker', salesforceStandin: 'salesforce-standin' } as const;
+
+/**
+ * The variables the cluster sets for every engine process (workers, API, stand-in); everything else in the caller's
+ * environment passes through unchanged.
+ */
+export function engineVariables(opts: { settings: ClusterSettings; ports: ClusterPorts; databaseUrl: string }): Record<string, string> {
   const { settings, ports } = opts;
   return {
-    ...process.env,
     TEMPORAL_ADDRESS: `127.0.0.1:${ports.frontend}`,
     TEMPORAL_NAMESPACE: settings.namespace,
     TEMPORAL_TASK_QUEUE: settings.taskQueue,
@@ -44,13 +45,25 @@ export function engineEnv(opts: {
     TEMPORAL_TLS_SERVER_NAME: '',
     TEMPORAL_API_KEY: '',
     DATABASE_URL: opts.databaseUrl,
+    SALESFORCE_MODE: settings.salesforceMode,
+    SALESFORCE_STANDIN_PORT: String(ports.salesforceStandin),
+  };
+}
+
+/** What the API process gets on top of engineVariables(). */
+export function apiVariables(opts: { settings: ClusterSettings; ports: ClusterPorts }): Record<string, string> {
+  const { settings, ports } = opts;
+  return {
     API_HOST: '127.0.0.1',
     API_PORT: String(ports.api),
     API_PUBLIC_URL: process.env.API_PUBLIC_URL || `http://127.0.0.1:${ports.api}`,
     API_KEYS: settings.apiKeys.join(','),
-    SALESFORCE_MODE: settings.salesforceMode,
-    SALESFORCE_STANDIN_PORT: String(ports.salesforceStandin),
   };
+}
+
+/** The environment of the engine processes: the inherited one with engineVariables() over it. */
+export function engineEnv(opts: { settings: ClusterSettings; ports: ClusterPorts; databaseUrl: string }): NodeJS.ProcessEnv {
+  return { ...process.env, ...engineVariables(opts) };
 }
 
 function npmRun(script: string, name: string, env: NodeJS.ProcessEnv, logsDir: string): ProcessSpec {
@@ -78,8 +91,13 @@ export async function startStandin(opts: {
   logsDir: string;
   timeoutMs: number;
 }): Promise<{ proc: ManagedProcess; url: string }> {
-  const proc = opts.supervisor.start(npmRun('salesforce-standin', 'salesforce-standin', opts.env, opts.logsDir));
-  await waitUntilReady(proc, 'listening', logMatches(proc, /Salesforce stand-in listening on/), opts.timeoutMs);
+  const readiness = (p: ManagedProcess) =>
+    waitUntilReady(p, 'listening', logMatches(p, /Salesforce stand-in listening on/), opts.timeoutMs);
+  const proc = opts.supervisor.start(
+    npmRun(ENGINE_SCRIPTS.salesforceStandin, 'salesforce-standin', opts.env, opts.logsDir),
+    readiness,
+  );
+  await readiness(proc);
   const url = `http://127.0.0.1:${opts.port}`;
   opts.supervisor.ready(proc, url);
   return { proc, url };
@@ -120,24 +138,27 @@ export async function startWorkers(opts: {
   timeoutMs: number;
 }): Promise<ManagedProcess[]> {
   const byPolling = INFO_HIDDEN.test(opts.env.LOG_LEVEL ?? '');
-  const connection = byPolling ? await Connection.connect({ address: opts.env.TEMPORAL_ADDRESS! }) : null;
-  const start = (n: number) => opts.supervisor.start(npmRun('worker', `worker-${n}`, opts.env, opts.logsDir));
+  const readiness = async (proc: ManagedProcess): Promise<void> => {
+    const connection = byPolling ? await Connection.connect({ address: opts.env.TEMPORAL_ADDRESS! }) : null;
+    try {
+      const check = connection
+        ? async () => (await pollingGroups(connection, opts.env.TEMPORAL_NAMESPACE!, opts.env.TEMPORAL_TASK_QUEUE!)).has(proc.pid)
+        : logMatches(proc, /"msg":"worker running"/);
+      await waitUntilReady(proc, 'running', check, opts.timeoutMs, connection ? 1_000 : 250);
+    } finally {
+      await connection?.close();
+    }
+  };
+  const start = (n: number) => opts.supervisor.start(npmRun(ENGINE_SCRIPTS.worker, `worker-${n}`, opts.env, opts.logsDir), readiness);
   const ready = async (proc: ManagedProcess) => {
-    const check = connection
-      ? async () => (await pollingGroups(connection, opts.env.TEMPORAL_NAMESPACE!, opts.env.TEMPORAL_TASK_QUEUE!)).has(proc.pid)
-      : logMatches(proc, /"msg":"worker running"/);
-    await waitUntilReady(proc, 'running', check, opts.timeoutMs, connection ? 1_000 : 250);
+    await readiness(proc);
     opts.supervisor.ready(proc);
   };
-  try {
-    const first = start(1);
-    await ready(first);
-    const others = Array.from({ length: opts.count - 1 }, (_, i) => start(i + 2));
-    await Promise.all(others.map(ready));
-    return [first, ...others];
-  } finally {
-    await connection?.close();
-  }
+  const first = start(1);
+  await ready(first);
+  const others = Array.from({ length: opts.count - 1 }, (_, i) => start(i + 2));
+  await Promise.all(others.map(ready));
+  return [first, ...others];
 }
 
 /** The API; ready once it serves its OpenAPI document. */
@@ -149,17 +170,19 @@ export async function startApiProcess(opts: {
   timeoutMs: number;
 }): Promise<{ proc: ManagedProcess; url: string }> {
   const url = `http://127.0.0.1:${opts.port}`;
-  const proc = opts.supervisor.start(npmRun('api', 'api', opts.env, opts.logsDir));
-  await waitUntilReady(
-    proc,
-    'serving /v2/openapi.json',
-    async () => {
-      const res = await fetch(`${url}/v2/openapi.json`, { signal: AbortSignal.timeout(2_000) });
-      await res.arrayBuffer();
-      return res.ok;
-    },
-    opts.timeoutMs,
-  );
+  const readiness = (p: ManagedProcess) =>
+    waitUntilReady(
+      p,
+      'serving /v2/openapi.json',
+      async () => {
+        const res = await fetch(`${url}/v2/openapi.json`, { signal: AbortSignal.timeout(2_000) });
+        await res.arrayBuffer();
+        return res.ok;
+      },
+      opts.timeoutMs,
+    );
+  const proc = opts.supervisor.start(npmRun(ENGINE_SCRIPTS.api, 'api', opts.env, opts.logsDir), readiness);
+  await readiness(proc);
   opts.supervisor.ready(proc, url);
   return { proc, url };
 }

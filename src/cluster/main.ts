@@ -9,8 +9,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { findPostgresBinDir, resolveTemporalBinaries } from './binaries';
-import { engineEnv, startApiProcess, startStandin, startWorkers } from './engine-processes';
+import { serveControl } from './control';
+import { apiVariables, engineEnv, startApiProcess, startStandin, startWorkers } from './engine-processes';
 import { lockClusterDir } from './lock';
+import { chooseClusterNode, withClusterNode } from './node-runtime';
 import { ensureNamespace } from './namespace';
 import { initPostgres, postgresPassword, postgresServerUser, postgresUrl, startPostgres, POSTGRES_USER } from './postgres';
 import { delay, indent } from './process';
@@ -50,6 +52,7 @@ async function checkLeftovers(pidsFile: string): Promise<void> {
 async function main(): Promise<void> {
   const started = Date.now();
   const settings = loadClusterSettings();
+  const node = chooseClusterNode();
   const { clusterDir, logsDir } = settings;
   fs.mkdirSync(logsDir, { recursive: true });
   const releaseLock = lockClusterDir(path.join(clusterDir, 'cluster.lock'));
@@ -63,9 +66,11 @@ async function main(): Promise<void> {
   const watchdog = startWatchdog(pidsFile);
   const supervisor = new Supervisor(watchdog, say);
   let stopping = false;
+  let closeControl = (): void => undefined;
   const shutdown = async (code: number): Promise<void> => {
     if (stopping) return;
     stopping = true;
+    closeControl();
     say('cluster: stopping');
     await supervisor.stopAll();
     watchdog.close();
@@ -144,13 +149,18 @@ async function main(): Promise<void> {
       timeoutMs,
     });
 
-    const env = engineEnv({ settings, ports, databaseUrl: postgresUrl(ports.postgres, password, ENGINE_DATABASE) });
+    const env = withClusterNode(
+      engineEnv({ settings, ports, databaseUrl: postgresUrl(ports.postgres, password, ENGINE_DATABASE) }),
+      node,
+    );
+    say(`cluster: engine processes on Node ${node.version ?? '(version unknown)'} (${node.source}${node.binDir ? `, ${node.binDir}` : ''})`);
     const standin =
       settings.salesforceMode === 'standin'
         ? await startStandin({ supervisor, env, port: ports.salesforceStandin, logsDir, timeoutMs })
         : null;
     await startWorkers({ supervisor, env, count: settings.workers, logsDir, timeoutMs });
-    const api = await startApiProcess({ supervisor, env, port: ports.api, logsDir, timeoutMs });
+    const apiEnv = { ...env, ...apiVariables({ settings, ports }) };
+    const api = await startApiProcess({ supervisor, env: apiEnv, port: ports.api, logsDir, timeoutMs });
 
     say(
       [
@@ -172,6 +182,7 @@ async function main(): Promise<void> {
       ].join('\n'),
     );
 
+    closeControl = serveControl(path.join(clusterDir, 'control'), supervisor, say);
     const died = await supervisor.unexpectedExit();
     if (stopping) return;
     fail(

@@ -125,45 +125,50 @@ export async function startPostgres(opts: {
   timeoutMs: number;
 }): Promise<ManagedProcess> {
   const { paths, user, port } = opts;
-  const proc = opts.supervisor.start({
-    name: 'postgres',
-    command: path.join(paths.binDir, 'postgres'),
-    args: [
-      '-D',
-      paths.dataDir,
-      '-p',
-      String(port),
-      '-c',
-      'listen_addresses=127.0.0.1',
-      '-c',
-      'unix_socket_directories=',
-      // Four Temporal services' pools plus the engine's processes (see temporal-config.ts for the pool sizes).
-      '-c',
-      'max_connections=200',
-    ],
-    cwd: paths.dataDir,
-    env: { PATH: process.env.PATH, LANG: 'C' },
-    logFile: paths.logFile,
-    uid: user.uid,
-    gid: user.gid,
-    stopSignal: 'SIGINT',
-    stopTimeoutMs: 60_000,
-  });
   const url = postgresUrl(port, opts.password, 'postgres');
-  await waitUntilReady(
-    proc,
-    'accepting connections',
-    async () => {
-      const c = new Client({ connectionString: url, connectionTimeoutMillis: 2_000 });
-      try {
-        await c.connect();
-        await c.query('SELECT 1');
-        return true;
-      } finally {
-        await c.end().catch(() => undefined);
-      }
+  const readiness = (proc: ManagedProcess) =>
+    waitUntilReady(
+      proc,
+      'accepting connections',
+      async () => {
+        const c = new Client({ connectionString: url, connectionTimeoutMillis: 2_000 });
+        try {
+          await c.connect();
+          await c.query('SELECT 1');
+          return true;
+        } finally {
+          await c.end().catch(() => undefined);
+        }
+      },
+      opts.timeoutMs,
+    );
+  const proc = opts.supervisor.start(
+    {
+      name: 'postgres',
+      command: path.join(paths.binDir, 'postgres'),
+      args: [
+        '-D',
+        paths.dataDir,
+        '-p',
+        String(port),
+        '-c',
+        'listen_addresses=127.0.0.1',
+        '-c',
+        'unix_socket_directories=',
+        // Four Temporal services' pools plus the engine's processes (see temporal-config.ts for the pool sizes).
+        '-c',
+        'max_connections=200',
+      ],
+      cwd: paths.dataDir,
+      env: { PATH: process.env.PATH, LANG: 'C' },
+      logFile: paths.logFile,
+      uid: user.uid,
+      gid: user.gid,
+      stopSignal: 'SIGINT',
+      stopTimeoutMs: 60_000,
     },
-    opts.timeoutMs,
+    readiness,
   );
+  await readiness(proc);
   return proc;
 }

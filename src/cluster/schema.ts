@@ -7,7 +7,6 @@
  */
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { Client } from 'pg';
 import { POSTGRES_USER, postgresUrl } from './postgres';
 import { indent } from './process';
@@ -30,11 +29,40 @@ export interface SchemaOptions {
   logFile: string;
 }
 
-function runSqlTool(opts: SchemaOptions, database: string, args: string[]): Promise<void> {
-  const argv = [
-    ...['--plugin', 'postgres12', '--endpoint', '127.0.0.1', '--port', String(opts.port)],
-    ...['--user', POSTGRES_USER, '--database', database, ...args],
+/** Where the SQL tool connects: the cluster's loopback server, or compose's `postgresql` service. */
+export interface SqlEndpoint {
+  plugin: string;
+  host: string;
+  port: number;
+  user: string;
+}
+
+/**
+ * One `temporal-sql-tool` command line, spelled as docker-compose.yml's temporal-schema job spells it (the password
+ * goes by environment, SQL_PASSWORD, never on a command line).
+ */
+export function sqlToolArgs(endpoint: SqlEndpoint, database: string, args: string[]): string[] {
+  return [
+    ...['--plugin', endpoint.plugin, '--ep', endpoint.host, '-p', String(endpoint.port), '-u', endpoint.user],
+    ...['--db', database, ...args],
   ];
+}
+
+/**
+ * The schema steps for Temporal's two databases, in order: `create-database` (a no-op when it exists; the tool
+ * connects through the `postgres` database by default), `setup-schema -v 0.0`, `update-schema -d <versioned dir>`.
+ * `schemaDir` is the `…/schema/postgresql/v12` folder (`/etc/temporal/schema/postgresql/v12` in the admin-tools image).
+ */
+export function temporalSchemaSteps(schemaDir: string): { database: string; args: string[] }[] {
+  return TEMPORAL_DATABASES.flatMap((db) => [
+    { database: db.name, args: ['create-database'] },
+    { database: db.name, args: ['setup-schema', '-v', '0.0'] },
+    { database: db.name, args: ['update-schema', '-d', `${schemaDir}/${db.schema}/versioned`] },
+  ]);
+}
+
+function runSqlTool(opts: SchemaOptions, database: string, args: string[]): Promise<void> {
+  const argv = sqlToolArgs({ plugin: 'postgres12', host: '127.0.0.1', port: opts.port, user: POSTGRES_USER }, database, args);
   fs.appendFileSync(opts.logFile, `\n=== ${new Date().toISOString()} temporal-sql-tool ${argv.join(' ')}\n`);
   const fd = fs.openSync(opts.logFile, 'a');
   return new Promise<void>((resolve, reject) => {
@@ -67,14 +95,9 @@ async function schemaVersion(opts: SchemaOptions, database: string): Promise<str
 
 /** Creates and upgrades every database; returns Temporal's schema versions (`temporal 1.18, …`). */
 export async function setUpSchemas(opts: SchemaOptions): Promise<string> {
+  for (const step of temporalSchemaSteps(opts.schemaDir)) await runSqlTool(opts, step.database, step.args);
   const versions: string[] = [];
-  for (const db of TEMPORAL_DATABASES) {
-    const versioned = path.join(opts.schemaDir, db.schema, 'versioned');
-    await runSqlTool(opts, db.name, ['create-database', '--defaultdb', 'postgres']);
-    await runSqlTool(opts, db.name, ['setup-schema', '-v', '0.0']);
-    await runSqlTool(opts, db.name, ['update-schema', '-d', versioned]);
-    versions.push(`${db.name} ${await schemaVersion(opts, db.name)}`);
-  }
-  await runSqlTool(opts, ENGINE_DATABASE, ['create-database', '--defaultdb', 'postgres']);
+  for (const db of TEMPORAL_DATABASES) versions.push(`${db.name} ${await schemaVersion(opts, db.name)}`);
+  await runSqlTool(opts, ENGINE_DATABASE, ['create-database']);
   return versions.join(', ');
 }

@@ -97,12 +97,45 @@ export function temporalConfig(ports: ClusterPorts, password: string, dynamicCon
   };
 }
 
-/** Dynamic config: only what differs from the server's defaults, each with its reason. */
-function dynamicConfig(): { [key: string]: YamlValue } {
+/**
+ * The variables of the `temporalio/server` image's configuration template (docker/config_template.yaml of v1.29.1)
+ * that render the stores, shards and log level of `config` (a temporalConfig() result), with the values it holds.
+ * docker-compose.yml sets these on its four server containers (test/cluster/compose-drift.test.ts compares the names,
+ * and the values that are not addresses or secrets); ports and bind addresses are each container's own.
+ */
+export function serverImageVariables(config: { [key: string]: YamlValue }): Record<string, string> {
+  const at = (v: YamlValue, ...keys: string[]): YamlValue =>
+    keys.reduce<YamlValue>((o, k) => (o as { [key: string]: YamlValue })[k], v);
+  const persistence = config.persistence;
+  const store = at(persistence, 'datastores', 'postgres-default', 'sql');
+  const visibility = at(persistence, 'datastores', 'postgres-visibility', 'sql');
+  const [host, port] = String(at(store, 'connectAddr')).split(':');
+  return {
+    DB: String(at(store, 'pluginName')),
+    DB_PORT: port,
+    POSTGRES_SEEDS: host,
+    POSTGRES_USER: String(at(store, 'user')),
+    POSTGRES_PWD: String(at(store, 'password')),
+    DBNAME: String(at(store, 'databaseName')),
+    VISIBILITY_DBNAME: String(at(visibility, 'databaseName')),
+    NUM_HISTORY_SHARDS: String(at(persistence, 'numHistoryShards')),
+    LOG_LEVEL: String(at(config.log, 'level')),
+    DYNAMIC_CONFIG_FILE_PATH: String(at(config.dynamicConfigClient, 'filepath')),
+  };
+}
+
+/**
+ * Dynamic config: only what differs from the server's defaults, each with its reason. docker-compose.yml mounts the
+ * same settings from deploy/temporal/dynamicconfig.yaml (test/cluster/compose-drift.test.ts compares them).
+ */
+export function dynamicConfig(): { [key: string]: YamlValue } {
   return {
     // The engine's GET /v2/bookings and the Web UI both read through visibility; the default of 10 per second per
     // frontend is what the dev server also raises to 100.
     'frontend.namespaceRPS.visibility': [{ value: 100 }],
+    // Off by default in 1.29: each activity a booking schedules on the worker's own task queue is handed to it in
+    // the workflow task's answer instead of going through matching (BENCHMARKS.md, "Issue 19: levers").
+    'system.enableActivityEagerExecution': [{ value: true }],
   };
 }
 

@@ -79,6 +79,17 @@ function healthProbe(port: number, service: string): { check: () => Promise<bool
   };
 }
 
+/**
+ * One service's command line: the one config for all four, `start --service <name>` (the image's SERVICES variable).
+ * No authorizer: every port is on 127.0.0.1 (the flag says so explicitly, as the server asks).
+ */
+export function temporalServiceArgs(config: Pick<TemporalConfigFiles, 'root' | 'configDir'>, service: TemporalService): string[] {
+  return [
+    ...['--root', config.root, '--config', config.configDir, '--env', TEMPORAL_ENV, '--allow-no-auth'],
+    ...['start', '--service', service],
+  ];
+}
+
 /** Starts the four services and waits until each is ready. */
 export async function startTemporalServices(opts: {
   supervisor: Supervisor;
@@ -89,21 +100,39 @@ export async function startTemporalServices(opts: {
   timeoutMs: number;
 }): Promise<ManagedProcess[]> {
   const { config } = opts;
+  /** Serving on its own, and seeing all four services as members (also when it is started again on request). */
+  const serviceReady = async (proc: ManagedProcess, service: TemporalService): Promise<void> => {
+    const healthName = HEALTH_NAMES[service];
+    if (healthName === undefined) {
+      await waitUntilReady(proc, 'started', logMatches(proc, /"msg":"worker service started"/), opts.timeoutMs);
+    } else {
+      const probe = healthProbe(grpcPort(service, opts.ports), healthName);
+      try {
+        await waitUntilReady(proc, 'serving', probe.check, opts.timeoutMs, 500);
+      } finally {
+        await probe.close();
+      }
+    }
+    await waitUntilReady(proc, 'seeing all four services as members', membershipComplete(proc, opts.ports), opts.timeoutMs);
+    if (service === 'frontend') {
+      const c = await Connection.connect({ address: `127.0.0.1:${opts.ports.frontend}`, connectTimeout: 10_000 });
+      await c.close();
+    }
+  };
   const start = (service: TemporalService) =>
-    opts.supervisor.start({
-      name: `temporal-${service}`,
-      command: opts.serverBinary,
-      // No authorizer: every port is on 127.0.0.1 (the flag says so explicitly, as the server asks).
-      args: [
-        ...['--root', config.root, '--config', config.configDir, '--env', TEMPORAL_ENV, '--allow-no-auth'],
-        ...['start', '--service', service],
-      ],
-      cwd: config.root,
-      env: serverEnv(),
-      logFile: path.join(opts.logsDir, `temporal-${service}.log`),
-      stopSignal: 'SIGTERM',
-      stopTimeoutMs: 30_000,
-    });
+    opts.supervisor.start(
+      {
+        name: `temporal-${service}`,
+        command: opts.serverBinary,
+        args: temporalServiceArgs(config, service),
+        cwd: config.root,
+        env: serverEnv(),
+        logFile: path.join(opts.logsDir, `temporal-${service}.log`),
+        stopSignal: 'SIGTERM',
+        stopTimeoutMs: 30_000,
+      },
+      (proc) => serviceReady(proc, service),
+    );
   // On a new database every service saves the cluster metadata at start, and all but one of simultaneous first saves
   // fail theirs ("failed to initialize current cluster metadata"): the first service goes alone until it is past that.
   const [first, ...others] = TEMPORAL_SERVICES;
@@ -113,22 +142,7 @@ export async function startTemporalServices(opts: {
   await Promise.all(
     TEMPORAL_SERVICES.map(async (service, i) => {
       const proc = procs[i];
-      const healthName = HEALTH_NAMES[service];
-      if (healthName === undefined) {
-        await waitUntilReady(proc, 'started', logMatches(proc, /"msg":"worker service started"/), opts.timeoutMs);
-      } else {
-        const probe = healthProbe(grpcPort(service, opts.ports), healthName);
-        try {
-          await waitUntilReady(proc, 'serving', probe.check, opts.timeoutMs, 500);
-        } finally {
-          await probe.close();
-        }
-      }
-      await waitUntilReady(proc, 'seeing all four services as members', membershipComplete(proc, opts.ports), opts.timeoutMs);
-      if (service === 'frontend') {
-        const c = await Connection.connect({ address: `127.0.0.1:${opts.ports.frontend}`, connectTimeout: 10_000 });
-        await c.close();
-      }
+      await serviceReady(proc, service);
       const membership = membershipPort(service, opts.ports);
       opts.supervisor.ready(
         proc,

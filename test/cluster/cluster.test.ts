@@ -6,127 +6,32 @@
  * replays; and a cluster whose own process is SIGKILLed still takes all its processes with it (the watchdog), the
  * next start taking over its lock.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { PORT_SETTINGS, type ClusterPorts } from '../../src/cluster/settings';
-import { freePort } from '../../src/temporal/dev-server';
 import { replayEveryHistory } from '../helpers/replay-gate';
+import { alive, ClusterRun, descendants, until } from './cluster-run';
 
-const ROOT = path.join(__dirname, '..', '..');
 const API_KEY = 'cluster-key';
 const NAMESPACE = 'default';
+let cluster: ClusterRun;
 let dataDir: string;
-let ports: ClusterPorts;
-let proc: ChildProcess | null = null;
+let ports: ClusterRun['ports'];
 let output = '';
 
-function startCluster(): Promise<void> {
-  output = '';
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    DATA_DIR: dataDir,
-    API_KEYS: API_KEY,
-    CLUSTER_WORKERS: '2',
-    TEMPORAL_NAMESPACE: NAMESPACE,
-    TEMPORAL_ADDRESS: '',
-    DATABASE_URL: '',
-  };
-  for (const [key, s] of Object.entries(PORT_SETTINGS)) env[s.variable] = String(ports[key as keyof ClusterPorts]);
-  proc = spawn('npm', ['run', 'cluster'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  proc.stdout!.on('data', (d) => (output += d));
-  proc.stderr!.on('data', (d) => (output += d));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`cluster did not start in 240 s:\n${output}`)), 240_000);
-    const check = setInterval(() => {
-      if (output.includes('Press Ctrl-C to stop')) {
-        clearInterval(check);
-        clearTimeout(timer);
-        console.log(output.match(/^Booking lifecycle engine is running.*$/m)?.[0]);
-        resolve();
-      }
-    }, 100);
-    proc!.once('exit', (code) => {
-      clearInterval(check);
-      clearTimeout(timer);
-      reject(new Error(`cluster exited with ${code}:\n${output}`));
-    });
-  });
-}
-
-function stopCluster(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
-  const p = proc;
-  proc = null;
-  if (!p || p.exitCode !== null) return Promise.resolve(p?.exitCode ?? null);
-  return new Promise((resolve) => {
-    p.removeAllListeners('exit');
-    p.once('exit', (code) => resolve(code));
-    p.kill(signal);
-  });
-}
-
-/** State letter and parent pid of a process, or null once it is gone. */
-function stat(pid: number): { state: string; ppid: number; cmdline: string } | null {
+const startCluster = async (): Promise<void> => {
   try {
-    const text = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const [state, ppid] = text.slice(text.lastIndexOf(')') + 2).split(' ');
-    const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
-    return { state, ppid: Number(ppid), cmdline };
-  } catch {
-    return null;
+    await cluster.start();
+  } finally {
+    output = cluster.output;
   }
-}
-
-/** Every live descendant of `root`, with its command line. */
-function descendants(root: number): Map<number, string> {
-  const children = new Map<number, number[]>();
-  const cmd = new Map<number, string>();
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const s = stat(Number(entry));
-    if (!s || s.state === 'Z') continue;
-    cmd.set(Number(entry), s.cmdline);
-    children.set(s.ppid, [...(children.get(s.ppid) ?? []), Number(entry)]);
-  }
-  const out = new Map<number, string>();
-  const walk = (pid: number) => {
-    for (const c of children.get(pid) ?? []) {
-      out.set(c, cmd.get(c) ?? '');
-      walk(c);
-    }
-  };
-  walk(root);
-  return out;
-}
-
-function alive(pids: Iterable<number>): number[] {
-  return [...pids].filter((p) => {
-    const s = stat(p);
-    return s !== null && s.state !== 'Z' && s.state !== 'X';
-  });
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
-async function api(method: string, url: string, body?: unknown) {
-  const res = await fetch(`http://127.0.0.1:${ports.api}${url}`, {
-    method,
-    headers: { 'api-key': API_KEY, ...(body ? { 'content-type': 'application/json' } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- test reads arbitrary JSON
-  return { status: res.status, body: (await res.json()) as Record<string, any> };
-}
+};
+const stopCluster = async (signal?: NodeJS.Signals): Promise<number | null> => {
+  const code = await cluster.stop(signal);
+  output = cluster.output;
+  return code;
+};
+const api = (method: string, url: string, body?: unknown) => cluster.api(method, url, body);
 
 async function listByStatus(status: string): Promise<string[]> {
   const connection = await Connection.connect({ address: `127.0.0.1:${ports.frontend}` });
@@ -139,21 +44,12 @@ async function listByStatus(status: string): Promise<string[]> {
 }
 
 beforeAll(async () => {
-  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'booking-cluster-'));
-  // mkdtemp makes it 0700; PostgreSQL runs as the postgres user when the tests run as root, and must enter it.
-  fs.chmodSync(dataDir, 0o755);
-  // Membership ports must stay under 32768 (Temporal keeps them in a SMALLINT), below the range freePort() picks
-  // from: 0 lets the cluster pick them at each start.
-  const picked: Partial<ClusterPorts> = {};
-  for (const [key, s] of Object.entries(PORT_SETTINGS) as [keyof ClusterPorts, { max?: number }][]) {
-    picked[key] = s.max === undefined ? await freePort() : 0;
-  }
-  ports = picked as ClusterPorts;
+  cluster = await ClusterRun.create({ apiKey: API_KEY });
+  ({ dataDir, ports } = cluster);
 });
 
 afterAll(async () => {
-  await stopCluster();
-  fs.rmSync(dataDir, { recursive: true, force: true });
+  await cluster.dispose();
 });
 
 let bookingId: string;
@@ -209,7 +105,7 @@ test('a booking through the API is listed by SQL visibility and the UI, SIGTERM 
   expect(JSON.stringify(await uiList.json())).toContain(bookingId);
 
   // Every process of the cluster, seen from the outside.
-  const tree = descendants(proc!.pid!);
+  const tree = descendants(cluster.proc!.pid!);
   const commands = [...tree.values()];
   expect(commands.filter((c) => /temporal-server .*start --service (frontend|history|matching|worker)$/.test(c))).toHaveLength(4);
   expect(commands.some((c) => /postgres -D .*cluster\/postgres/.test(c))).toBe(true);
@@ -254,8 +150,8 @@ test('every history on the cluster replays against the current workflow code', a
 }, 120_000);
 
 test('a SIGKILLed cluster process takes every process of the cluster with it', async () => {
-  expect(proc).not.toBeNull();
-  const tree = descendants(proc!.pid!);
+  expect(cluster.proc).not.toBeNull();
+  const tree = descendants(cluster.proc!.pid!);
   const main = [...tree.entries()].find(([, c]) => /src\/cluster\/main\.ts/.test(c) && !/tsx\/dist\/cli|\.bin\/tsx/.test(c));
   expect(main).toBeDefined();
   process.kill(main![0], 'SIGKILL');

@@ -78,6 +78,7 @@ test('the server loads its generated config: stores, shards, one cluster, every 
   expect(dyn.status).toBe(0);
   expect(dyn.stdout + dyn.stderr).not.toMatch(/warning|failed/i);
   expect(fs.readFileSync(files.dynamicConfigFile, 'utf8')).toMatch(/^frontend\.namespaceRPS\.visibility:\n {2}- value: 100$/m);
+  expect(fs.readFileSync(files.dynamicConfigFile, 'utf8')).toMatch(/^system\.enableActivityEagerExecution:\n {2}- value: true$/m);
 });
 
 test('the UI config names the frontend, the loopback port and no auth', () => {

@@ -15,7 +15,7 @@ import { Webhook } from 'standardwebhooks';
 import { freePort } from '../../src/temporal/dev-server';
 import { isValidOncehubSignature } from '../../src/webhooks/verify';
 import { replayEveryHistory } from '../helpers/replay-gate';
-import { chromium } from 'playwright-core';
+import { openBookingInUi } from '../helpers/temporal-ui';
 
 const ROOT = path.join(__dirname, '..', '..');
 const API_KEY = 'e2e-key';
@@ -179,23 +179,16 @@ test('a booking made through the API is delivered, synced, survives a restart an
   const hooks = await api('GET', `/v2/webhooks/${sub.body.id}/deliveries?status=succeeded`);
   expect(hooks.body.data.length).toBeGreaterThanOrEqual(1);
 
-  // Headless Chromium opens the Temporal UI, filters by BookingStatus and finds the booking.
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  // Headless Chromium opens the Temporal UI, filters by BookingStatus and finds the booking; the run's page shows its
+  // summary (owner and detailed status) without opening the history.
+  await openBookingInUi({
+    uiUrl: `http://127.0.0.1:${ports.ui}`,
+    namespace: 'default',
+    query: 'BookingStatus="scheduled"',
+    bookingId: id,
+    expectText: 'Scheduled (By customer)',
+    screenshotPath: path.join(dataDir, 'ui.png'),
   });
-  try {
-    const tab = await browser.newPage();
-    const query = encodeURIComponent(`BookingStatus="scheduled"`);
-    await tab.goto(`http://127.0.0.1:${ports.ui}/namespaces/default/workflows?query=${query}`);
-    await tab.getByText(id).first().waitFor({ timeout: 30_000 });
-    await tab.locator(`a[href*="/workflows/${id}/"]`).first().click();
-    // The run's page shows its summary (owner and detailed status) without opening the history.
-    await tab.getByText('Scheduled (By customer)').first().waitFor({ timeout: 30_000 });
-    await tab.screenshot({ path: path.join(dataDir, 'ui.png') });
-  } finally {
-    await browser.close();
-  }
 }, 300_000);
 
 test('npm run demo walks a booking to booking.completed, and a second run reuses its user, page and subscription', async () => {

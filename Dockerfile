@@ -4,7 +4,9 @@
 # hash against dist/'s workflow code at start). The runtime stage holds production dependencies and dist/ only and runs
 # compiled JavaScript: `node dist/src/server.js` (the default) or `node dist/src/worker.js`.
 # No Temporal binaries here: containers talk to the cluster through TEMPORAL_ADDRESS.
-ARG NODE_IMAGE=node:20-bookworm-slim
+# Node 24 LTS; CI runs the whole suite on it and on Node 20 (the minimum, >= 20.18.1): NODE_IMAGE=node:20-bookworm-slim
+# builds the same image on Node 20.
+ARG NODE_IMAGE=node:24-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app

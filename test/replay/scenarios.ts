@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { WorkflowHandle } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
+import { historyFromJSON, historyToJSON, type History } from '@temporalio/common/lib/proto-utils';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import {
@@ -276,18 +276,20 @@ export const DEV_SERVER_SCENARIOS: Record<string, Scenario> = {
 const indexed = { noShowWindowMinutes: 0, rescheduleRequestTtlMinutes: 60, indexSearchAttributes: true };
 
 /**
- * A history as protobuf JSON (enums as names, 64-bit ints as strings, bytes as base64). Not the SDK's
- * historyToJSON: in this install @temporalio/common and @temporalio/proto each carry their own copy of
- * protobufjs 8 (a top-level protobufjs 7 for grpc keeps them from being hoisted), and protojson's
- * `instanceof Type` check fails across the two copies. Message#toJSON and fromObject use one copy.
+ * Reads a committed history into what Worker.runReplayHistories takes. The files are the SDK's history JSON
+ * (historyToJSON: proto3 JSON, as `temporal workflow show -o json` and the Web UI's download give), so a history from
+ * either reads the same way.
  */
-export function historyJSON(history: temporal.api.history.v1.IHistory): string {
-  return JSON.stringify(temporal.api.history.v1.History.fromObject(history).toJSON());
+export function historyFromFile(file: string): History {
+  return historyFromJSON(JSON.parse(fs.readFileSync(file, 'utf8')));
 }
 
-/** Reads a history written by historyJSON back into the message Worker.runReplayHistories takes. */
-export function historyFromFile(file: string): temporal.api.history.v1.History {
-  return temporal.api.history.v1.History.fromObject(JSON.parse(fs.readFileSync(file, 'utf8')));
+/**
+ * A history file's text, as recordHistories writes it: historyToJSON's JSON with the one-space indentation the files
+ * have always had (historyToJSON indents by two; one space keeps the diffs small), and a final newline.
+ */
+export function historyFileText(history: History): string {
+  return `${JSON.stringify(JSON.parse(historyToJSON(history)), null, 1)}\n`;
 }
 
 async function runAll(env: TestWorkflowEnvironment, scenarios: Record<string, Scenario>, out: Map<string, string>): Promise<void> {
@@ -300,7 +302,7 @@ async function runAll(env: TestWorkflowEnvironment, scenarios: Record<string, Sc
       const handles = await scenario(ctx);
       for (const [i, h] of handles.entries()) {
         const history = await h.fetchHistory();
-        out.set(handles.length > 1 ? `${name}--${i + 1}` : name, historyJSON(history));
+        out.set(handles.length > 1 ? `${name}--${i + 1}` : name, historyFileText(history));
       }
     }
   });
@@ -335,7 +337,7 @@ export async function recordHistories(dir = HISTORIES_DIR): Promise<string[]> {
       // Every action in a freshly restarted worker's first task (test/replay/restart-scenarios.ts).
       for (const r of await recordRestartScenarios(local, await workflowBundle(), uniqueTaskQueue('replay-record-restart'))) {
         if (JSON.stringify(r.events) !== JSON.stringify(r.expected)) throw new Error(`${r.name} ended with ${r.events.join(', ')}, not ${r.expected.join(', ')}`);
-        out.set(`${RESTART_PREFIX}${r.name}`, historyJSON(r.history));
+        out.set(`${RESTART_PREFIX}${r.name}`, historyFileText(r.history));
       }
     } finally {
       await local.teardown();
@@ -345,6 +347,6 @@ export async function recordHistories(dir = HISTORIES_DIR): Promise<string[]> {
   // `pinned--` histories were recorded by older workflow code and stay forever: they guard patched() branches.
   // Only a full refresh clears the old files; a partial one rewrites just what it recorded.
   if (!only) for (const f of fs.readdirSync(dir)) if (f.endsWith('.json') && !f.startsWith(PINNED_PREFIX)) fs.rmSync(path.join(dir, f));
-  for (const [name, json] of out) fs.writeFileSync(path.join(dir, `${name}.json`), `${JSON.stringify(JSON.parse(json), null, 1)}\n`);
+  for (const [name, text] of out) fs.writeFileSync(path.join(dir, `${name}.json`), text);
   return [...out.keys()];
 }

@@ -1,6 +1,6 @@
 /**
  * Configuration, read once from the environment into a typed, frozen object. Workflows never read it:
- * what they need travels in their input. Every variable here is listed in the README's table.
+ * what they need travels in their input. Every variable here is listed in docs/configuration.md's table.
  */
 import * as os from 'node:os';
 import * as path from 'node:path';

@@ -38,7 +38,7 @@ export interface PortSetting {
 
 const MEMBERSHIP_MAX = 32767;
 
-/** Each port's variable, default and meaning (the README's table). */
+/** Each port's variable, default and meaning (the table in docs/configuration.md). */
 export const PORT_SETTINGS: Record<keyof ClusterPorts, PortSetting> = {
   postgres: { variable: 'CLUSTER_POSTGRES_PORT', fallback: 15432, what: 'PostgreSQL' },
   frontend: { variable: 'CLUSTER_FRONTEND_PORT', fallback: 17233, what: 'Temporal frontend gRPC' },

@@ -51,7 +51,7 @@ const CLUSTER_RUNS = [
   'api',
   'worker',
 ];
-const NOT_IN_CLUSTER = { prometheus: 'metrics scraping: the cluster leaves the engine metrics ports off (README, Observability)' };
+const NOT_IN_CLUSTER = { prometheus: 'metrics scraping: the cluster leaves the engine metrics ports off (docs/observability.md)' };
 
 /** Which cluster port each port that compose publishes is (the container side of its mapping). */
 const PUBLISHED: Record<string, keyof ClusterPorts> = { 'temporal-frontend': 'frontend', 'temporal-ui': 'ui', api: 'api' };

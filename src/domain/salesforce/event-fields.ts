@@ -3,7 +3,7 @@
  * the Event fields, and how the owner and the related Lead/Contact/Case are to be found. Pure: no I/O and
  * no clock; the activity in activities/salesforce.ts resolves owner and relation and performs the write.
  *
- * Decisions (also in the report and the README):
+ * Decisions (also in docs/lifecycle.md):
  * - A page that is not connected, or connected with create_activity_event=false, writes nothing.
  * - Every phase writes the full set of fields (subject, times, location, description, status, booking id),
  *   so an update also heals an Event created before a failed write; the reason field is written only on

@@ -14,6 +14,7 @@ import {
   proxyActivities,
   proxyLocalActivities,
   setCurrentDetails,
+  setDefaultSignalHandler,
   setHandler,
   upsertSearchAttributes,
   uuid4,
@@ -76,6 +77,19 @@ export const UPSERT_ONLY_CHANGES = 'upsert-search-attributes-only-on-change';
  * command order depended on how the SDK grouped jobs into activations; those runs keep that code.
  */
 export const ONE_ORDERED_LOOP = 'one-ordered-loop';
+/** Signals applied in the order they arrived, also those that came with the first workflow task. */
+export const SIGNALS_IN_ARRIVAL_ORDER = 'signals-in-arrival-order';
+/** Each booking signal's wire name and the action it asks for. */
+const SIGNAL_KINDS = new Map<string, BookingAction['kind']>([
+  [approveSignal.name, 'approve'],
+  [declineSignal.name, 'decline'],
+  [rescheduleSignal.name, 'reschedule'],
+  [requestRescheduleSignal.name, 'requestReschedule'],
+  [cancelSignal.name, 'cancel'],
+  [noShowSignal.name, 'noShow'],
+  [reassignSignal.name, 'reassign'],
+  [canceledForRebookSignal.name, 'canceledForRebook'],
+]);
 
 /**
  * Patch: form_submission in event payloads, update answers and the result carries every field the spec lists
@@ -240,14 +254,26 @@ export async function bookingWorkflow(input: BookingInput): Promise<BookingView>
   publish();
 
   setHandler(getBookingQuery, queryView);
-  setHandler(approveSignal, (p) => onSignal({ kind: 'approve', ...p }));
-  setHandler(declineSignal, (p) => onSignal({ kind: 'decline', ...p }));
-  setHandler(rescheduleSignal, (p) => onSignal({ kind: 'reschedule', ...p }));
-  setHandler(requestRescheduleSignal, (p) => onSignal({ kind: 'requestReschedule', ...p }));
-  setHandler(cancelSignal, (p) => onSignal({ kind: 'cancel', ...p }));
-  setHandler(noShowSignal, (p) => onSignal({ kind: 'noShow', ...p }));
-  setHandler(reassignSignal, (p) => onSignal({ kind: 'reassign', ...p }));
-  setHandler(canceledForRebookSignal, (p) => onSignal({ kind: 'canceledForRebook', ...p }));
+  // Signals that came with the first workflow task wait in the SDK's buffer until a handler is set, and each
+  // setHandler takes its own name's at once: so they were applied grouped in the order below, not as they arrived
+  // (a cancel sent before an approve was applied after it). One default handler, set before any named one, takes
+  // them all in arrival order; later signals reach it the same way.
+  if (patched(SIGNALS_IN_ARRIVAL_ORDER)) {
+    setDefaultSignalHandler((name, payload) => {
+      const kind = SIGNAL_KINDS.get(name);
+      if (kind === undefined) return ignore(name, 'unknown signal');
+      return onSignal({ kind, ...(payload as object | undefined) } as BookingAction);
+    });
+  } else {
+    setHandler(approveSignal, (p) => onSignal({ kind: 'approve', ...p }));
+    setHandler(declineSignal, (p) => onSignal({ kind: 'decline', ...p }));
+    setHandler(rescheduleSignal, (p) => onSignal({ kind: 'reschedule', ...p }));
+    setHandler(requestRescheduleSignal, (p) => onSignal({ kind: 'requestReschedule', ...p }));
+    setHandler(cancelSignal, (p) => onSignal({ kind: 'cancel', ...p }));
+    setHandler(noShowSignal, (p) => onSignal({ kind: 'noShow', ...p }));
+    setHandler(reassignSignal, (p) => onSignal({ kind: 'reassign', ...p }));
+    setHandler(canceledForRebookSignal, (p) => onSignal({ kind: 'canceledForRebook', ...p }));
+  }
   setHandler(
     applyActionUpdate,
     (action) => {

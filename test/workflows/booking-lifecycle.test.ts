@@ -41,7 +41,7 @@ interface Harness {
 }
 
 /** Runs fn with a worker on its own task queue and activities that record what the workflow dispatched. */
-async function withWorker<T>(fn: (h: Harness) => Promise<T>): Promise<T> {
+async function withWorker<T>(fn: (h: Harness) => Promise<T>, opts: { beforeWorker?: (h: Harness) => Promise<void> } = {}): Promise<T> {
   const taskQueue = uniqueTaskQueue(expect.getState().currentTestName ?? 'booking');
   const h: Harness = {
     routed: [],
@@ -49,6 +49,8 @@ async function withWorker<T>(fn: (h: Harness) => Promise<T>): Promise<T> {
     ignoredNotes: [],
     start: (input) => env.client.workflow.start(bookingWorkflow, { taskQueue, workflowId: input.bookingId, args: [input] }),
   };
+  // What runs here finds no worker polling: a start and signals sent now all come with the first workflow task.
+  await opts.beforeWorker?.(h);
   const worker = await Worker.create({
     connection: env.nativeConnection,
     taskQueue,
@@ -349,6 +351,25 @@ describe('late or forbidden signals are ignored and recorded, never fatal', () =
       expect(types(final)).toEqual(['booking.scheduled', 'booking.canceled_reschedule_requested', 'booking.canceled']);
       expect(h.ignoredNotes.length).toBeGreaterThanOrEqual(8);
     });
+  });
+
+  test('signals that came with the first workflow task are applied in the order they were sent', async () => {
+    let handle: WorkflowHandle | null = null;
+    const final = await withWorker(
+      async () => (await handle!.result()) as BookingView,
+      {
+        beforeWorker: async (h) => {
+          handle = await h.start(bookingInput({ now: await env.currentTimeMs(), page: approvalPage, startInMs: hour }));
+          // Sent before any worker polls: both reach the run in its first task, the cancel first.
+          await handle.signal(cancelSignal, { actionedBy: 'customer' });
+          await handle.signal(approveSignal, {});
+        },
+      },
+    );
+    // The cancel closed the request, so the approve came too late; applied grouped by handler (approve's first),
+    // the request was approved and scheduled and only then canceled.
+    expect(types(final)).not.toContain('booking.scheduled');
+    expect(final.ignored_signals.map((x) => x.signal)).toEqual(['approve']);
   });
 
   test('the action update rejects what the state forbids before anything is written', async () => {

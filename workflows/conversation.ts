@@ -10,6 +10,7 @@ import {
   patched,
   proxyActivities,
   setCurrentDetails,
+  setDefaultSignalHandler,
   setHandler,
   upsertSearchAttributes,
   uuid4,
@@ -47,6 +48,13 @@ const iso = (ms: number) => new Date(ms).toISOString();
  * ./ordered-loop). Runs recorded before it used a timer loop and a dispatch loop woken concurrently.
  */
 export const CONVERSATION_ORDERED_LOOP = 'conversation-one-ordered-loop';
+/** Patch: signals applied in the order they arrived, also those that came with the first workflow task. */
+export const CONVERSATION_SIGNALS_IN_ARRIVAL_ORDER = 'conversation-signals-in-arrival-order';
+const CONVERSATION_SIGNAL_KINDS = new Map<string, 'answer' | 'close' | 'bookingLinked'>([
+  [answerSignal.name, 'answer'],
+  [closeSignal.name, 'close'],
+  [bookingLinkedSignal.name, 'bookingLinked'],
+]);
 
 /** Runs one conversation; returns its final view once it has ended and every event was handed over. */
 export async function conversationWorkflow(input: ConversationInput): Promise<ConversationView> {
@@ -142,9 +150,23 @@ export async function conversationWorkflow(input: ConversationInput): Promise<Co
     wake();
   }
 
-  setHandler(answerSignal, (p) => apply({ kind: 'answer', ...p }, 'answer'));
-  setHandler(closeSignal, (p) => apply({ kind: 'close', ...p }, 'close'));
-  setHandler(bookingLinkedSignal, (p) => apply({ kind: 'bookingLinked', ...p }, 'bookingLinked'));
+  // As in the booking workflow: signals that came with the first task are taken in arrival order only by one
+  // default handler set before any named one (setHandler takes its own name's buffered signals at once).
+  if (patched(CONVERSATION_SIGNALS_IN_ARRIVAL_ORDER)) {
+    setDefaultSignalHandler((name, payload) => {
+      const kind = CONVERSATION_SIGNAL_KINDS.get(name);
+      if (kind === undefined) {
+        ignored.push({ signal: name, reason: 'unknown signal', at: iso(Date.now()) });
+        publish();
+        return;
+      }
+      apply({ kind, ...(payload as object | undefined) } as ConversationTransitionAction, name);
+    });
+  } else {
+    setHandler(answerSignal, (p) => apply({ kind: 'answer', ...p }, 'answer'));
+    setHandler(closeSignal, (p) => apply({ kind: 'close', ...p }, 'close'));
+    setHandler(bookingLinkedSignal, (p) => apply({ kind: 'bookingLinked', ...p }, 'bookingLinked'));
+  }
   setHandler(getConversationQuery, view);
   setHandler(
     conversationActionUpdate,

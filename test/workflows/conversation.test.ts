@@ -74,8 +74,14 @@ function fakeRouting() {
   };
 }
 
-async function withWorker<T>(routing: ReturnType<typeof fakeRouting>, fn: (taskQueue: string) => Promise<T>): Promise<T> {
+async function withWorker<T>(
+  routing: ReturnType<typeof fakeRouting>,
+  fn: (taskQueue: string) => Promise<T>,
+  beforeWorker?: (taskQueue: string) => Promise<void>,
+): Promise<T> {
   const taskQueue = uniqueTaskQueue(expect.getState().currentTestName ?? 'conversation');
+  // What runs here finds no worker polling: a start and signals sent now all come with the first workflow task.
+  await beforeWorker?.(taskQueue);
   const worker = await Worker.create({
     connection: env.nativeConnection,
     taskQueue,
@@ -181,6 +187,26 @@ describe('conversationWorkflow', () => {
       expect(final.close_reason).toBe('flow_completed');
       expect(routing.types()).toEqual(['conversation.started', 'conversation.closed']);
     });
+  });
+
+  test('signals that came with the first workflow task are applied in the order they were sent', async () => {
+    const routing = fakeRouting();
+    let h: WorkflowHandle<typeof conversationWorkflow> | null = null;
+    const final = await withWorker(
+      routing,
+      () => h!.result(),
+      async (tq) => {
+        h = await start(tq, await makeInput());
+        // Both reach the run in its first task: the close first, so the answer comes too late.
+        await h.signal(closeSignal, { reason: 'flow_completed' });
+        await h.signal(answerSignal, { question: 'q', value: 'v' });
+      },
+    );
+    // Applied grouped by handler (answer's first), the answer was taken before the close.
+    expect(final.conversation.answers).toEqual([]);
+    expect(final.ignored_signals.map((s) => s.signal)).toEqual(['answer']);
+    // Closed before any answer: no webhook at all (the grouped order sent started and closed).
+    expect(routing.types()).toEqual([]);
   });
 
   test('a new conversation with another bot closes the earlier one (close reason new_conversation)', async () => {

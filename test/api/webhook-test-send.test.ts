@@ -8,7 +8,7 @@ import { createWebhooksRepository } from '../../src/store/webhooks-repository';
 import { verifyOncehubSignature } from '../../src/webhooks/verify';
 import { WEBHOOK_EVENT_TYPES } from '../../src/domain/webhooks/events';
 import { buildTestApp, TEST_API_KEY, type TestApp } from '../helpers/app';
-import { startReceiver, type Receiver } from '../webhooks/receiver';
+import { resetWebhookState, startReceiver, type Receiver } from '../webhooks/receiver';
 
 const auth = { 'api-key': TEST_API_KEY };
 let t: TestApp;
@@ -24,13 +24,7 @@ afterAll(async () => {
   await receiver?.close();
 });
 
-beforeEach(async () => {
-  await t.db.query('DELETE FROM webhook_delivery_attempts');
-  await t.db.query('DELETE FROM webhook_deliveries');
-  await t.db.query('DELETE FROM webhook_subscriptions');
-  receiver.requests.length = 0;
-  receiver.respond = () => ({ status: 200 });
-});
+beforeEach(() => resetWebhookState(t.db, receiver));
 
 let n = 0;
 async function subscribe(events: string[] = ['booking']): Promise<{ id: string; secret: string }> {

@@ -14,7 +14,7 @@ import type { RouteResult, WebhookEnvelope } from '../../src/shared/dispatch-con
 import { verifyOncehubSignature } from '../../src/webhooks/verify';
 import { buildTestApp, TEST_API_KEY, type TestApp } from '../helpers/app';
 import { timeSkippingEnv, uniqueTaskQueue, workflowBundle } from '../helpers/temporal-env';
-import { startReceiver, type Answer, type Receiver } from '../webhooks/receiver';
+import { resetWebhookState, startReceiver, type Answer, type Receiver } from '../webhooks/receiver';
 
 const auth = { 'api-key': TEST_API_KEY };
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
@@ -53,13 +53,7 @@ afterAll(async () => {
   await env?.teardown();
 });
 
-beforeEach(async () => {
-  await t.db.query('DELETE FROM webhook_delivery_attempts');
-  await t.db.query('DELETE FROM webhook_deliveries');
-  await t.db.query('DELETE FROM webhook_subscriptions');
-  receiver.requests.length = 0;
-  receiver.respond = () => ({ status: 200 });
-});
+beforeEach(() => resetWebhookState(t.db, receiver));
 
 const create = (body: object) => t.app.inject({ method: 'POST', url: '/v2/webhooks', headers: auth, payload: body });
 const get = (url: string) => t.app.inject({ method: 'GET', url, headers: auth });

@@ -62,3 +62,12 @@ export async function startReceiver(respond?: Receiver['respond']): Promise<Rece
   receiver.url = `http://127.0.0.1:${receiver.port}`;
   return receiver;
 }
+
+/** Between tests of the webhook API: no subscription, delivery or attempt left, and a receiver that answers 200. */
+export async function resetWebhookState(db: { query(sql: string): Promise<unknown> }, receiver: Receiver): Promise<void> {
+  await db.query('DELETE FROM webhook_delivery_attempts');
+  await db.query('DELETE FROM webhook_deliveries');
+  await db.query('DELETE FROM webhook_subscriptions');
+  receiver.requests.length = 0;
+  receiver.respond = () => ({ status: 200 });
+}

@@ -86,7 +86,7 @@ async function main(): Promise<void> {
       new Promise<ReceivedEvent>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`no ${type} for ${bookingId} within ${Math.round(timeoutMs / 1000)} s`)), timeoutMs);
         const check = () => {
-          const e = events.find((x) => x.type === type && x.data?.id === bookingId);
+          const e = events.find((x) => x.type === type && (x.data as { id?: string }).id === bookingId);
           if (e) {
             clearTimeout(timer);
             onArrival = () => undefined;

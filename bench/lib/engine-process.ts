@@ -4,7 +4,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { EngineEvent, EngineLoad, EngineMemory } from '../engine';
 
-export interface EngineProcess {
+/** Where scenario b's bench-only worker runs: the engine process, or processes beside the cluster. */
+export interface BenchWorkerHost {
+  startBenchWorker(taskQueue: string): Promise<void>;
+  stopBenchWorker(): Promise<void>;
+}
+
+export interface EngineProcess extends BenchWorkerHost {
   pid: number;
   apiUrl: string;
   memory(): Promise<EngineMemory>;
@@ -12,8 +18,6 @@ export interface EngineProcess {
   load(): Promise<EngineLoad>;
   /** VmRSS and VmHWM (peak RSS) of the child from /proc, in bytes. */
   procRss(): { rssBytes: number; peakRssBytes: number } | null;
-  startBenchWorker(taskQueue: string): Promise<void>;
-  stopBenchWorker(): Promise<void>;
   stop(): Promise<void>;
 }
 

@@ -2,6 +2,8 @@
  * The bench's world on loopback: the embedded Temporal dev server (startDevServer, file-backed SQLite in a fresh
  * temp DATA_DIR, the CLI's default SQLite settings), the Salesforce stand-in, webhook receivers, the engine child
  * process (worker + API over PGlite), an undici API client and a Temporal client for histories and scenario b.
+ * The bench's own side (stand-in, receivers, clients, the owner and pages) is shared with the cluster's world
+ * (cluster-harness.ts, `npm run bench -- --engine cluster`).
  */
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -13,7 +15,7 @@ import { SQLITE_PRAGMAS, startDevServer, type DevServer } from '../../src/tempor
 import { resolveTemporalCli } from '../../src/temporal/binaries';
 import { startSalesforceStandin, type SalesforceStandin } from '../../src/salesforce/standin/server';
 import { apiClient, expectStatus, type ApiClient } from './api';
-import { startEngine, type EngineProcess } from './engine-process';
+import { startEngine, type BenchWorkerHost, type EngineProcess } from './engine-process';
 import { startReceiver, type Receiver } from './receivers';
 
 export const BENCH_API_KEY = 'bench-api-key';
@@ -27,13 +29,14 @@ export interface SalesforceWrite {
   entry: { body: unknown };
 }
 
-export interface Harness {
+/** What scenarios a, b and c need, whichever engine runs: the dev server's harness or the cluster's. */
+export interface BenchWorld {
   dataDir: string;
-  devServer: DevServer;
   standin: SalesforceStandin;
   /** Event create/update requests received by the stand-in, timestamped on arrival. */
   salesforceWrites: SalesforceWrite[];
-  engine: EngineProcess;
+  /** Runs scenario b's bench-only worker. */
+  engine: BenchWorkerHost;
   api: ApiClient;
   temporal: Client;
   /** Healthy receiver shared by every scenario (paths tell subscribers apart). */
@@ -51,6 +54,12 @@ export interface Harness {
   subscribe(subs: { name: string; url: string; events: string[] }[]): Promise<string[]>;
   unsubscribe(ids: string[]): Promise<void>;
   versions: { node: string; temporalCli: string; temporalServer: string };
+}
+
+/** The dev server's world (`npm run bench`'s default). */
+export interface Harness extends BenchWorld {
+  devServer: DevServer;
+  engine: EngineProcess;
   /** --sqlite-pragma values given to the dev server ([] = the CLI's defaults). */
   sqlitePragmas: string[];
   close(): Promise<{ sqliteJournalMode: string | null }>;
@@ -100,60 +109,19 @@ export async function startHarness(
   });
   const cli = await resolveTemporalCli(config.temporal.cliPath);
   const v = cliVersion(cli);
-  const cleanups: (() => Promise<unknown>)[] = [];
-  const undo = async () => {
-    for (const c of cleanups.reverse()) await c().catch(() => undefined);
-  };
+  const cleanups = new Cleanups();
   try {
     const sqlitePragmas = opts.sqliteDefaults ? [] : [...SQLITE_PRAGMAS];
     const devServer = await startDevServer({ config, log: devServerLog, sqlitePragmas, metricsPort: opts.devServerMetricsPort });
-    cleanups.push(() => devServer.stop());
-
-    const standin = await startSalesforceStandin({
-      clients: [SF_CLIENT],
-      users: [{ Email: 'integration@standin.example', Name: 'Integration User' }, { Email: 'owner@bench.example', Name: 'Bench Owner' }],
-      apiLimit: 1_000_000_000,
-    });
-    cleanups.push(() => standin.stop());
-    // The stand-in logs every REST request; stamp each on arrival so write latency can be measured.
-    const salesforceWrites: SalesforceWrite[] = [];
-    const log = standin.state.requests;
-    const push = log.push.bind(log);
-    log.push = (...items) => {
-      for (const item of items) {
-        if (item.path.includes('/sobjects/Event') && (item.method === 'POST' || item.method === 'PATCH')) {
-          // The stand-in attaches the parsed body to the entry right after the push: keep the entry.
-          salesforceWrites.push({ at: Date.now(), method: item.method, path: item.path, entry: item });
-        }
-      }
-      // Keep the stand-in's own log small: the bench reads writes from salesforceWrites.
-      const n = push(...items);
-      if (log.length > 1000) log.splice(0, log.length - 100);
-      return n;
-    };
-
-    const receiver = await startReceiver();
-    cleanups.push(() => receiver.close());
-    const hangingReceiver = await startReceiver({ hang: true });
-    cleanups.push(() => hangingReceiver.close());
-
+    cleanups.add(() => devServer.stop());
+    const side = await startBenchSide(cleanups);
     const engineEnv: Record<string, string> = {
       DATA_DIR: dataDir,
       TEMPORAL_ADDRESS: devServer.address,
       TEMPORAL_NAMESPACE: config.temporal.namespace,
       API_HOST: '127.0.0.1',
       API_PORT: '0',
-      API_KEYS: BENCH_API_KEY,
-      SALESFORCE_MODE: 'org',
-      SALESFORCE_LOGIN_URL: standin.url,
-      SALESFORCE_GRANT: 'client_credentials',
-      SALESFORCE_CLIENT_ID: SF_CLIENT.clientId,
-      SALESFORCE_CLIENT_SECRET: SF_CLIENT.clientSecret,
-      WEBHOOK_ALLOW_PRIVATE_TARGETS: '127.0.0.0/8',
-      WEBHOOK_ALLOW_HTTP: 'true',
-      // The booking closes right after it completes, so its history is final and countable.
-      NO_SHOW_WINDOW_MINUTES: '0',
-      LOG_LEVEL: 'warn',
+      ...benchEngineVariables(side.standin.url),
       // As `npm start` and `npm run worker` run it (package.json): two glibc malloc arenas instead of one per
       // thread saved ~200 MiB of RSS at 10,000 open bookings (BENCHMARKS.md, d).
       MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2',
@@ -164,60 +132,19 @@ export async function startHarness(
       ...opts.engineEnv,
     };
     const engine = await startEngine({ env: engineEnv, logFile: path.join(dataDir, 'engine.log'), cpuProfDir: opts.cpuProfDir });
-    cleanups.push(() => engine.stop());
-    const api = apiClient(engine.apiUrl, BENCH_API_KEY);
-    cleanups.push(() => api.close());
-    const connection = await Connection.connect({ address: devServer.address });
-    cleanups.push(() => connection.close());
-    const temporal = new Client({ connection, namespace: config.temporal.namespace });
-
-    const owner = expectStatus(
-      await api.call<{ id: string; email: string }>('POST', '/v2/users', { name: 'Bench Owner', email: 'owner@bench.example', timezone: 'Europe/Paris' }),
-      [201],
-      'create user',
-    );
-    const salesforcePage = expectStatus(
-      await api.call<{ id: string }>('POST', '/v2/booking-pages', {
-        name: 'Bench call (Salesforce)',
-        owner_user_id: owner.id,
-        mode: 'automatic',
-        salesforce: { connected: true, create_activity_event: true, relate_to: 'lead', create_missing_record: true },
-      }),
-      [201],
-      'create booking page',
-    );
-    const plainPage = expectStatus(
-      await api.call<{ id: string }>('POST', '/v2/booking-pages', { name: 'Bench call', owner_user_id: owner.id, mode: 'automatic' }),
-      [201],
-      'create booking page',
-    );
-
+    cleanups.add(() => engine.stop());
+    const clients = await connectWorld({ apiUrl: engine.apiUrl, temporalAddress: devServer.address, namespace: config.temporal.namespace, cleanups });
     return {
       dataDir,
       devServer,
-      standin,
-      salesforceWrites,
+      ...side,
       engine,
-      api,
-      temporal,
-      receiver,
-      hangingReceiver,
-      owner,
-      salesforcePage,
-      plainPage,
+      ...clients,
       engineEnv,
-      async subscribe(subs) {
-        const ids: string[] = [];
-        for (const s of subs) ids.push(expectStatus(await api.call<{ id: string }>('POST', '/v2/webhooks', s), [201], 'create webhook').id);
-        return ids;
-      },
-      async unsubscribe(ids) {
-        for (const id of ids) expectStatus(await api.call('DELETE', `/v2/webhooks/${id}`), [200, 204], 'delete webhook');
-      },
       versions: { node: process.version, temporalCli: v.cli, temporalServer: v.server },
       sqlitePragmas,
       async close() {
-        await undo();
+        await cleanups.undo();
         let sqliteJournalMode: string | null = null;
         try {
           sqliteJournalMode = execFileSync('sqlite3', ['-readonly', devServer.dbFile, 'PRAGMA journal_mode;'], { encoding: 'utf8' }).trim();
@@ -228,9 +155,130 @@ export async function startHarness(
       },
     };
   } catch (err) {
-    await undo();
+    await cleanups.undo();
     throw err;
   }
+}
+
+/** Stops, newest first: each part of a world pushes its own as it starts. */
+export class Cleanups {
+  private readonly steps: (() => Promise<unknown>)[] = [];
+
+  add(step: () => Promise<unknown>): void {
+    this.steps.push(step);
+  }
+
+  /** Runs every step once, newest first, ignoring failures. */
+  async undo(): Promise<void> {
+    for (const step of this.steps.splice(0).reverse()) await step().catch(() => undefined);
+  }
+}
+
+/**
+ * The bench's own side, whatever engine it drives: the Salesforce stand-in, whose Event writes are stamped on arrival,
+ * and the webhook receivers.
+ */
+export async function startBenchSide(
+  cleanups: Cleanups,
+): Promise<Pick<BenchWorld, 'standin' | 'salesforceWrites' | 'receiver' | 'hangingReceiver'>> {
+  const standin = await startSalesforceStandin({
+    clients: [SF_CLIENT],
+    users: [{ Email: 'integration@standin.example', Name: 'Integration User' }, { Email: 'owner@bench.example', Name: 'Bench Owner' }],
+    apiLimit: 1_000_000_000,
+  });
+  cleanups.add(() => standin.stop());
+  // The stand-in logs every REST request; stamp each on arrival so write latency can be measured.
+  const salesforceWrites: SalesforceWrite[] = [];
+  const log = standin.state.requests;
+  const push = log.push.bind(log);
+  log.push = (...items) => {
+    for (const item of items) {
+      if (item.path.includes('/sobjects/Event') && (item.method === 'POST' || item.method === 'PATCH')) {
+        // The stand-in attaches the parsed body to the entry right after the push: keep the entry.
+        salesforceWrites.push({ at: Date.now(), method: item.method, path: item.path, entry: item });
+      }
+    }
+    // Keep the stand-in's own log small: the bench reads writes from salesforceWrites.
+    const n = push(...items);
+    if (log.length > 1000) log.splice(0, log.length - 100);
+    return n;
+  };
+  const receiver = await startReceiver();
+  cleanups.add(() => receiver.close());
+  const hangingReceiver = await startReceiver({ hang: true });
+  cleanups.add(() => hangingReceiver.close());
+  return { standin, salesforceWrites, receiver, hangingReceiver };
+}
+
+/**
+ * What the engine's processes get from the bench, whoever runs them: the bench's API key, Salesforce in `org` mode
+ * against the bench's stand-in (so the bench sees every write), webhooks to loopback receivers, and bookings that
+ * close right after they complete.
+ */
+export function benchEngineVariables(standinUrl: string): Record<string, string> {
+  return {
+    API_KEYS: BENCH_API_KEY,
+    SALESFORCE_MODE: 'org',
+    SALESFORCE_LOGIN_URL: standinUrl,
+    SALESFORCE_GRANT: 'client_credentials',
+    SALESFORCE_CLIENT_ID: SF_CLIENT.clientId,
+    SALESFORCE_CLIENT_SECRET: SF_CLIENT.clientSecret,
+    WEBHOOK_ALLOW_PRIVATE_TARGETS: '127.0.0.0/8',
+    WEBHOOK_ALLOW_HTTP: 'true',
+    // The booking closes right after it completes, so its history is final and countable.
+    NO_SHOW_WINDOW_MINUTES: '0',
+    LOG_LEVEL: 'warn',
+  };
+}
+
+/** The API and Temporal clients, the owner and the two booking pages, made through the engine's API. */
+export async function connectWorld(opts: {
+  apiUrl: string;
+  temporalAddress: string;
+  namespace: string;
+  cleanups: Cleanups;
+}): Promise<Pick<BenchWorld, 'api' | 'temporal' | 'owner' | 'salesforcePage' | 'plainPage' | 'subscribe' | 'unsubscribe'>> {
+  const api = apiClient(opts.apiUrl, BENCH_API_KEY);
+  opts.cleanups.add(() => api.close());
+  const connection = await Connection.connect({ address: opts.temporalAddress });
+  opts.cleanups.add(() => connection.close());
+  const temporal = new Client({ connection, namespace: opts.namespace });
+
+  const owner = expectStatus(
+    await api.call<{ id: string; email: string }>('POST', '/v2/users', { name: 'Bench Owner', email: 'owner@bench.example', timezone: 'Europe/Paris' }),
+    [201],
+    'create user',
+  );
+  const salesforcePage = expectStatus(
+    await api.call<{ id: string }>('POST', '/v2/booking-pages', {
+      name: 'Bench call (Salesforce)',
+      owner_user_id: owner.id,
+      mode: 'automatic',
+      salesforce: { connected: true, create_activity_event: true, relate_to: 'lead', create_missing_record: true },
+    }),
+    [201],
+    'create booking page',
+  );
+  const plainPage = expectStatus(
+    await api.call<{ id: string }>('POST', '/v2/booking-pages', { name: 'Bench call', owner_user_id: owner.id, mode: 'automatic' }),
+    [201],
+    'create booking page',
+  );
+  return {
+    api,
+    temporal,
+    owner,
+    salesforcePage,
+    plainPage,
+    async subscribe(subs) {
+      const ids: string[] = [];
+      for (const s of subs) ids.push(expectStatus(await api.call<{ id: string }>('POST', '/v2/webhooks', s), [201], 'create webhook').id);
+      return ids;
+    },
+    async unsubscribe(ids) {
+      for (const id of ids) expectStatus(await api.call('DELETE', `/v2/webhooks/${id}`), [200, 204], 'delete webhook');
+    },
+  };
 }
 
 /** Bytes used by a file or a directory tree (0 if missing). */

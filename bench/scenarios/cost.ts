@@ -7,7 +7,7 @@
  * (none since issue 19).
  */
 import { temporal } from '@temporalio/proto';
-import type { Harness } from '../lib/harness';
+import type { BenchWorld } from '../lib/harness';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { deliveryIdFor } from '../../src/webhooks/ids';
 import { mapLimit } from '../lib/stats';
@@ -96,7 +96,7 @@ export interface CostResult {
 }
 
 /** Counts over up to `sample` finished bookings of scenario a. */
-export async function measureCost(h: Harness, bookingIds: string[], subscriptionIds: string[], sample: number): Promise<CostResult> {
+export async function measureCost(h: BenchWorld, bookingIds: string[], subscriptionIds: string[], sample: number): Promise<CostResult> {
   const picked = bookingIds.slice(0, sample);
   const perBooking = await mapLimit(picked, 4, async (id) => {
     const history = await h.temporal.workflow.getHandle(id).fetchHistory();

@@ -4,7 +4,7 @@
  * workflow per delivery workflow it needed, none when every receiver answers), every activity a no-op. Closed loop: `concurrency` units in flight, each
  * replaced when it finishes; the rate of finished units over the window is the limit.
  */
-import type { Harness } from '../lib/harness';
+import type { BenchWorld } from '../lib/harness';
 import { sleep } from '../lib/stats';
 
 export const BENCH_TASK_QUEUE = 'bench-engine-limit';
@@ -32,7 +32,7 @@ export interface EngineLimitResult {
 
 let unitCounter = 0;
 
-export async function runEngineLimit(h: Harness, params: EngineLimitParams): Promise<EngineLimitResult> {
+export async function runEngineLimit(h: BenchWorld, params: EngineLimitParams): Promise<EngineLimitResult> {
   await h.engine.startBenchWorker(BENCH_TASK_QUEUE);
   const client = h.temporal.workflow;
   const unit = async () => {

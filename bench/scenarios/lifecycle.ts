@@ -4,7 +4,7 @@
  * by its own timer one minute after its (new) start. Three subscriptions take every booking event and the page
  * has Salesforce connected with create_activity_event on.
  */
-import type { Harness } from '../lib/harness';
+import type { BenchWorld } from '../lib/harness';
 import { sleep, summarise, waitFor, type Summary } from '../lib/stats';
 
 /** Events one lifecycle emits, in order. */
@@ -61,7 +61,7 @@ export interface RunningStep {
 }
 
 /** Subscribes the three lifecycle receivers (every booking event); returns their ids and paths. */
-export async function subscribeLifecycle(h: Harness): Promise<{ ids: string[]; paths: string[] }> {
+export async function subscribeLifecycle(h: BenchWorld): Promise<{ ids: string[]; paths: string[] }> {
   const paths = Array.from({ length: LIFECYCLE_SUBSCRIBERS }, (_, i) => `/lifecycle/${i + 1}`);
   const ids = await h.subscribe(paths.map((p, i) => ({ name: `bench lifecycle ${i + 1}`, url: h.receiver.url + p, events: ['booking'] })));
   return { ids, paths };
@@ -70,7 +70,7 @@ export async function subscribeLifecycle(h: Harness): Promise<{ ids: string[]; p
 let customer = 0;
 
 /** Starts one step at `params.rate`; `finish` waits for its completions and measures. */
-export function startLifecycleStep(h: Harness, params: LifecycleParams, paths: string[]): RunningStep {
+export function startLifecycleStep(h: BenchWorld, params: LifecycleParams, paths: string[]): RunningStep {
   const bookings: LifecycleBooking[] = [];
   const total = Math.max(1, Math.round(params.rate * params.windowSeconds));
   const t0 = Date.now() + 200;
@@ -146,7 +146,7 @@ export function startLifecycleStep(h: Harness, params: LifecycleParams, paths: s
 }
 
 /** Salesforce Event writes per booking, in arrival order. */
-function salesforceWritesByBooking(h: Harness, ids: Set<string>): Map<string, number[]> {
+function salesforceWritesByBooking(h: BenchWorld, ids: Set<string>): Map<string, number[]> {
   const byEventId = new Map<string, string>();
   for (const rec of h.standin.records('Event')) {
     const booking = rec.Booking_Id__c;
@@ -170,7 +170,7 @@ function salesforceWritesByBooking(h: Harness, ids: Set<string>): Map<string, nu
   return out;
 }
 
-function measure(h: Harness, params: LifecycleParams, bookings: LifecycleBooking[], paths: string[]): LifecycleResult {
+function measure(h: BenchWorld, params: LifecycleParams, bookings: LifecycleBooking[], paths: string[]): LifecycleResult {
   const ok = bookings.filter((b) => b.id && b.dueAt && !b.error);
   const ids = new Set(ok.map((b) => b.id as string));
   const pathSet = new Set(paths);

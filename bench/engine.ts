@@ -11,7 +11,6 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as v8 from 'node:v8';
 import { constants as perfConstants, monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
-import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { loadConfig } from '../src/config';
 import { createLogger, installWorkerRuntime } from '../src/logging';
@@ -19,8 +18,7 @@ import { openDb } from '../src/store';
 import { connectionOptions } from '../src/temporal/connection';
 import { createBookingWorker, workerTuning } from '../src/worker';
 import { bundleWorkflowsInChild } from '../src/temporal/workflow-bundle';
-import { startApi } from '../src/server';
-import { tracingClientInterceptors } from '../src/observability/tracing';
+import { sharedProcessClient, startApi } from '../src/server';
 
 /** A request from the bench. */
 export type EngineRequest =
@@ -95,19 +93,20 @@ async function main(): Promise<void> {
   const load = loadMeter();
   const config = loadConfig();
   const logger = createLogger(config);
-  installWorkerRuntime(logger);
+  // The SDK's Prometheus exporter only when WORKER_SDK_METRICS_PORT is set (bench/tracing.ts's metrics mode), as in npm start.
+  installWorkerRuntime(logger, { metrics: config.metrics });
   const opts = connectionOptions(config);
   const db = await openDb(config);
-  const clientConnection = await Connection.connect(opts);
-  const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace, interceptors: tracingClientInterceptors() });
   const nativeConnection = await NativeConnection.connect(opts);
+  // As npm start: with TEMPORAL_EAGER_WORKFLOW_START the API's client shares the worker's connection.
+  const { client, eagerWorkflowStart, close: closeClient } = await sharedProcessClient(config, nativeConnection, opts);
   const worker = await createBookingWorker({ config, connection: nativeConnection, client, db });
   const running = worker.run();
   running.catch((err: unknown) => {
     send({ type: 'failed', error: String(err) } satisfies EngineEvent);
     process.exit(1);
   });
-  const api = await startApi({ config, db, temporal: client, logger });
+  const api = await startApi({ config, db, temporal: client, logger, eagerWorkflowStart });
 
   let bench: { worker: Worker; running: Promise<void> } | null = null;
 
@@ -119,8 +118,8 @@ async function main(): Promise<void> {
     await api.close();
     worker.shutdown();
     await running;
+    await closeClient();
     await nativeConnection.close();
-    await clientConnection.close();
     await db.close();
   };
 

@@ -6,9 +6,12 @@
  * ratio of B to A within the run means something.
  *
  * LEVER: `eager-activities` (default): TEMPORAL_DEV_EAGER_ACTIVITIES=false vs true on the dev server; each side's
- * server metrics are read for the eager dispatches it made.
+ * server metrics are read for the eager dispatches it made. `eager-workflow-start`: TEMPORAL_EAGER_WORKFLOW_START=false
+ * vs true in the engine (the API's client on the worker's NativeConnection, booking starts eager); the server's
+ * workflow_eager_execution counts the eager starts.
  * LEVERS_RATE (5 bookings/s), LEVERS_ROUNDS (2), LEVERS_WINDOW_SECONDS (30), LEVERS_B_ROUNDS (2; 0 skips b),
- * LEVERS_B_WINDOW_SECONDS (20), LEVERS_NO_SAVE=1 prints only.
+ * LEVERS_B_WINDOW_SECONDS (20), LEVERS_ORDER (`AB`: A first in every round; `BA`: B first, to see whether the order
+ * favours a side), LEVERS_NO_SAVE=1 prints only.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -26,6 +29,12 @@ function log(msg: string): void {
   process.stdout.write(`[levers +${((Date.now() - started) / 1000).toFixed(0)}s] ${msg}\n`);
 }
 
+/** What one side sets: the dev server's environment (startHarness's devServerEnv) and the engine's. */
+interface LeverSetting {
+  devServer?: Record<string, string>;
+  engine?: Record<string, string>;
+}
+
 interface Side {
   label: 'A' | 'B';
   setting: Record<string, string>;
@@ -38,19 +47,21 @@ interface Side {
   serverMetrics: Record<string, number>;
 }
 
-const LEVERS: Record<string, { a: Record<string, string>; b: Record<string, string> }> = {
-  'eager-activities': { a: { TEMPORAL_DEV_EAGER_ACTIVITIES: 'false' }, b: { TEMPORAL_DEV_EAGER_ACTIVITIES: 'true' } },
+const LEVERS: Record<string, { a: LeverSetting; b: LeverSetting }> = {
+  'eager-activities': { a: { devServer: { TEMPORAL_DEV_EAGER_ACTIVITIES: 'false' } }, b: { devServer: { TEMPORAL_DEV_EAGER_ACTIVITIES: 'true' } } },
+  'eager-workflow-start': { a: { engine: { TEMPORAL_EAGER_WORKFLOW_START: 'false' } }, b: { engine: { TEMPORAL_EAGER_WORKFLOW_START: 'true' } } },
 };
 
 /**
- * Sums of the dev server's metric series that mention eager execution or activity tasks (AddActivityTask is
- * matching being handed an activity; an eagerly dispatched one skips it), by metric name and operation.
+ * Sums of the dev server's metric series that mention eager execution, activity or workflow tasks (AddActivityTask
+ * and AddWorkflowTask are matching being handed a task; an eagerly dispatched one skips it), by metric name and
+ * operation.
  */
 async function scrapeServerMetrics(port: number): Promise<Record<string, number>> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   const out: Record<string, number> = {};
   for (const line of text.split('\n')) {
-    if (line.startsWith('#') || !/eager|activitytask|activity_task/i.test(line)) continue;
+    if (line.startsWith('#') || !/eager|activitytask|activity_task|workflowtask|workflow_task/i.test(line)) continue;
     const m = /^([a-zA-Z_:][\w:]*)(\{[^}]*\})?\s+(\S+)$/.exec(line);
     if (!m) continue;
     const labels = m[2] ?? '';
@@ -87,18 +98,23 @@ async function main(): Promise<void> {
   const windowSeconds = Number(process.env.LEVERS_WINDOW_SECONDS ?? 30);
   const bRounds = Number(process.env.LEVERS_B_ROUNDS ?? 2);
   const bWindow = Number(process.env.LEVERS_B_WINDOW_SECONDS ?? 20);
+  const order = process.env.LEVERS_ORDER ?? 'AB';
+  if (order !== 'AB' && order !== 'BA') throw new Error(`LEVERS_ORDER must be AB or BA, got ${order}`);
   const sides: Side[] = [];
+  // The order in which the sides take their turn in each round.
+  const turns = () => (order === 'BA' ? [...sides].reverse() : sides);
   try {
-    for (const [label, setting] of [['A', spec.a], ['B', spec.b]] as const) {
+    for (const [label, lever] of [['A', spec.a], ['B', spec.b]] as const) {
+      const setting = { ...lever.devServer, ...lever.engine };
       log(`starting side ${label} (${JSON.stringify(setting)})`);
       const metricsPort = await freePort();
-      const h = await startHarness({ devServerEnv: setting, devServerMetricsPort: metricsPort });
+      const h = await startHarness({ devServerEnv: lever.devServer, engineEnv: lever.engine, devServerMetricsPort: metricsPort });
       const subs = await subscribeLifecycle(h);
       sides.push({ label, setting, h, metricsPort, subs, steps: [], limits: [], cost: null, serverMetrics: {} });
     }
     const before = await Promise.all(sides.map((s) => scrapeServerMetrics(s.metricsPort)));
     for (let round = 0; round < rounds; round++) {
-      for (const s of sides) {
+      for (const s of turns()) {
         log(`a: side ${s.label} at ${rate}/s for ${windowSeconds} s (round ${round + 1})`);
         const r = await startLifecycleStep(s.h, { rate, windowSeconds, startOffsetSeconds: 3, drainSeconds: 60 }, s.subs.paths).finish();
         s.steps.push(r);
@@ -117,7 +133,7 @@ async function main(): Promise<void> {
       if (finished) s.cost = await measureCost(s.h, finished.bookingIds, s.subs.ids, 20);
     }
     for (let round = 0; round < bRounds; round++) {
-      for (const s of sides) {
+      for (const s of turns()) {
         log(`b: side ${s.label}, ${bWindow} s (round ${round + 1})`);
         const r = await runEngineLimit(s.h, { activities: 6, timers: 2, leaves: 0, timerMs: 1000, concurrency: 128, warmupSeconds: 5, windowSeconds: bWindow });
         s.limits.push(r);
@@ -157,7 +173,7 @@ async function main(): Promise<void> {
     lever,
     startedAt: new Date(started).toISOString(),
     durationSeconds: Math.round((Date.now() - started) / 1000),
-    params: { rate, rounds, windowSeconds, bRounds, bWindow, order: 'A,B per round' },
+    params: { rate, rounds, windowSeconds, bRounds, bWindow, order: `${order[0]},${order[1]} per round` },
     environment: { commit, cpus: os.cpus().length, loadAverageAtEnd: os.loadavg(), node: process.version },
     sides: summary,
   };

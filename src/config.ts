@@ -32,6 +32,13 @@ export interface Config {
      * the workflow task's completion response, skipping matching (BENCHMARKS.md, "Issue 19: levers").
      */
     devServerEagerActivities: boolean;
+    /**
+     * TEMPORAL_EAGER_WORKFLOW_START: where the API and the worker share a process (npm start), the API's client uses
+     * the worker's NativeConnection and booking starts ask for eager workflow start, so the server hands the booking's
+     * first workflow task back in the start's response, to this worker, instead of through matching. `npm run api`
+     * alone never asks (BENCHMARKS.md, "Issue 19: levers").
+     */
+    eagerWorkflowStart: boolean;
   };
   api: {
     host: string;
@@ -209,6 +216,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       cliPath: opt(env, 'TEMPORAL_CLI_PATH'),
       devServerHistoryCacheSize: int(env, 'TEMPORAL_DEV_HISTORY_CACHE_SIZE', 2000),
       devServerEagerActivities: bool(env, 'TEMPORAL_DEV_EAGER_ACTIVITIES', true),
+      eagerWorkflowStart: bool(env, 'TEMPORAL_EAGER_WORKFLOW_START', true),
     },
     api: {
       host: apiHost,

@@ -7,7 +7,6 @@
  */
 // First: with tracing on, the instrumentations must be in place before node:http and pg load.
 import './observability/tracing-preload';
-import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { loadConfig } from './config';
 import { createLogger, installWorkerRuntime } from './logging';
@@ -16,8 +15,8 @@ import { lockDataDir } from './temporal/data-dir-lock';
 import { startDevServer, type DevServer } from './temporal/dev-server';
 import { connectionOptions } from './temporal/connection';
 import { createBookingWorker, workerMetricsUrl } from './worker';
-import { startApi } from './server';
-import { TRACING_VARIABLE, shutdownTracing, tracingClientInterceptors, tracingStarted } from './observability/tracing';
+import { sharedProcessClient, startApi } from './server';
+import { TRACING_VARIABLE, shutdownTracing, tracingStarted } from './observability/tracing';
 import { STANDIN_LOG_LIMIT, startSalesforceStandin, type SalesforceStandin } from './salesforce/standin/server';
 
 async function main(): Promise<void> {
@@ -70,11 +69,11 @@ async function main(): Promise<void> {
     const engineConfig =
       standin && config.salesforce.loginUrl === `http://127.0.0.1:0` ? { ...config, salesforce: { ...config.salesforce, loginUrl: standin.url } } : config;
 
-    const clientConnection = await Connection.connect(opts);
-    stops.push(() => clientConnection.close());
-    const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace, interceptors: tracingClientInterceptors() });
     const nativeConnection = await NativeConnection.connect(opts);
     stops.push(() => nativeConnection.close());
+    // TEMPORAL_EAGER_WORKFLOW_START: the API's client shares the worker's connection, and booking starts go eager.
+    const { client, eagerWorkflowStart, close: closeClient } = await sharedProcessClient(config, nativeConnection, opts);
+    stops.push(closeClient);
     const worker = await createBookingWorker({ config: engineConfig, connection: nativeConnection, client, db });
     const running = worker.run();
     stops.push(async () => {
@@ -86,7 +85,7 @@ async function main(): Promise<void> {
       void shutdown(1);
     });
 
-    const api = await startApi({ config, db, temporal: client, logger });
+    const api = await startApi({ config, db, temporal: client, logger, eagerWorkflowStart });
     stops.push(() => api.close());
 
     const workerMetrics = workerMetricsUrl(worker);

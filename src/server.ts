@@ -5,13 +5,14 @@
 // First: with tracing on, the instrumentations must be in place before node:http and pg load.
 import './observability/tracing-preload';
 import { Client, Connection } from '@temporalio/client';
+import type { NativeConnection } from '@temporalio/worker';
 import { buildApp } from './app';
 import { loadConfig, type Config } from './config';
 import { createLogger } from './logging';
 import { openDb } from './store';
 import type { Db } from './store/db';
 import type { FastifyTypebox } from './api/types';
-import { connectionOptions } from './temporal/connection';
+import { connectionOptions, type TemporalConnectionOptions } from './temporal/connection';
 import type { Logger } from 'pino';
 import { apiMetrics, instrumentTemporalClient } from './observability/api-metrics';
 import { alive, apiReadiness } from './observability/health';
@@ -26,15 +27,44 @@ export interface RunningApi {
   close(): Promise<void>;
 }
 
+/** The Temporal client of an API that shares its process with the worker (sharedProcessClient). */
+export interface SharedProcessClient {
+  client: Client;
+  /** For startApi: booking starts ask for eager workflow start. */
+  eagerWorkflowStart: boolean;
+  /** Closes the client's own connection, if it has one (the worker's is the worker's to close). */
+  close(): Promise<void>;
+}
+
+/**
+ * The Temporal client where the API and the worker share a process (npm start, bench/engine.ts), also the worker's
+ * activities' client. TEMPORAL_EAGER_WORKFLOW_START on: the worker's NativeConnection, the only kind through which a
+ * start can hand the new workflow's first task to a worker (the SDK refuses `requestEagerStart` on a grpc-js
+ * Connection), and booking starts ask for it. Off: a grpc-js Connection of its own, as `npm run api` has.
+ */
+export async function sharedProcessClient(
+  config: Config,
+  worker: NativeConnection,
+  options: TemporalConnectionOptions,
+): Promise<SharedProcessClient> {
+  const clientOptions = { namespace: config.temporal.namespace, interceptors: tracingClientInterceptors() };
+  if (config.temporal.eagerWorkflowStart) {
+    return { client: new Client({ connection: worker, ...clientOptions }), eagerWorkflowStart: true, close: async () => undefined };
+  }
+  const connection = await Connection.connect(options);
+  return { client: new Client({ connection, ...clientOptions }), eagerWorkflowStart: false, close: () => connection.close() };
+}
+
 /**
  * Builds the app and listens on config.api.host:port, and its metrics on config.metrics.host and METRICS_PORT. The
- * app's Temporal calls go through a client that counts their failures.
+ * app's Temporal calls go through a client that counts their failures. `eagerWorkflowStart` only with a client on
+ * the worker's NativeConnection (sharedProcessClient).
  */
-export async function startApi(deps: { config: Config; db: Db; temporal: Client; logger: Logger }): Promise<RunningApi> {
+export async function startApi(deps: { config: Config; db: Db; temporal: Client; logger: Logger; eagerWorkflowStart?: boolean }): Promise<RunningApi> {
   const temporal = instrumentTemporalClient(deps.temporal);
   const metrics = apiMetrics();
   metrics.watch({ db: deps.db });
-  const app = await buildApp({ config: deps.config, db: deps.db, temporal }, { logger: deps.logger });
+  const app = await buildApp({ config: deps.config, db: deps.db, temporal, eagerWorkflowStart: deps.eagerWorkflowStart }, { logger: deps.logger });
   let metricsServer: MetricsServer | null = null;
   try {
     await app.listen({ host: deps.config.api.host, port: deps.config.api.port });

@@ -10,6 +10,11 @@ export interface AppDeps {
   config: Config;
   db: Db;
   temporal: Client;
+  /**
+   * Booking starts ask for eager workflow start (`requestEagerStart`). Only where `temporal` runs on the worker's
+   * NativeConnection in the same process (npm start with TEMPORAL_EAGER_WORKFLOW_START); the SDK refuses it otherwise.
+   */
+  eagerWorkflowStart?: boolean;
 }
 
 export type FastifyTypebox = FastifyInstance<

@@ -75,7 +75,7 @@ export function newBookingId(): string {
   return randomId(BOOKING_ID_PREFIX);
 }
 
-export function createBookingService(deps: { config: Config; db: Db; temporal: Client }) {
+export function createBookingService(deps: { config: Config; db: Db; temporal: Client; eagerWorkflowStart?: boolean }) {
   const { config, temporal } = deps;
   const pages = createBookingPagesRepository(deps.db);
   const users = createUsersRepository(deps.db);
@@ -148,7 +148,11 @@ export function createBookingService(deps: { config: Config; db: Db; temporal: C
     };
   }
 
-  /** Starts the booking's workflow; the search attributes are set at start so lists see it at once. */
+  /**
+   * Starts the booking's workflow; the search attributes are set at start so lists see it at once. With
+   * eagerWorkflowStart (npm start), the server hands the first workflow task back with the start's answer, to the
+   * worker of this process, when that worker has a free slot; else it goes through matching as without.
+   */
   async function start(input: BookingInput): Promise<BookingView> {
     const first = initialState(input, Date.now()).state;
     await temporal.workflow.start<typeof bookingWorkflow>('bookingWorkflow', {
@@ -156,6 +160,7 @@ export function createBookingService(deps: { config: Config; db: Db; temporal: C
       taskQueue: config.temporal.taskQueue,
       args: [input],
       workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+      requestEagerStart: deps.eagerWorkflowStart === true,
       staticSummary: bookingSummary(first),
       typedSearchAttributes: new TypedSearchAttributes([
         { key: BookingStatusSA, value: first.status },

@@ -1,20 +1,23 @@
 /**
- * What tracing costs (`npx tsx bench/tracing.ts`, BENCHMARKS.md "Tracing"): scenario a's lifecycle steps, run by the
- * same harness as `npm run bench`, once with tracing off and once with it on (OTEL_EXPORTER_OTLP_ENDPOINT set to an
- * OTLP/HTTP receiver on loopback that accepts and counts every export), in one run. For each step: lifecycles
+ * What tracing and metrics cost (`npx tsx bench/tracing.ts`, BENCHMARKS.md "Tracing cost"): scenario a's lifecycle
+ * steps, run by the same harness as `npm run bench`, once per mode in one run: `off` (no OTEL_*, no metrics
+ * listener), `on` (tracing: OTEL_EXPORTER_OTLP_ENDPOINT set to an OTLP/HTTP receiver on loopback that accepts and
+ * counts every export) and `metrics` (the API's, the worker's and the SDK's Prometheus endpoints on, each scraped
+ * every 5 s by the bench, three times Prometheus's default rate; tracing off). For each step: lifecycles
  * completed per second, webhook p99, the engine process's CPU time per completed lifecycle (user + system, from
  * /proc: the figure a busy shared machine disturbs least) and its RSS (sampled every second: peak, and at the step's
  * end). The engine is one process (worker + API + PGlite), so pg is not traced here; the HTTP server, undici, jsforce's
  * HTTP calls and the Temporal interceptors are.
  *
  *   BENCH_TRACING_RATES   lifecycle rates per second (default 2,4)
- *   BENCH_TRACING_ORDER   the modes, in order (default off,on)
+ *   BENCH_TRACING_ORDER   the modes, in order (default off,on; `metrics` is the third)
  *   BENCH_TRACING_WINDOW  seconds of each step (default 30)
  */
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
+import { freePort } from '../src/temporal/dev-server';
 import { startHarness } from './lib/harness';
 import { startLifecycleStep, subscribeLifecycle, type LifecycleResult } from './scenarios/lifecycle';
 
@@ -52,8 +55,28 @@ async function startSink(): Promise<{ url: string; stats: { requests: number; by
   };
 }
 
+type Mode = 'off' | 'on' | 'metrics';
+const MODES: Mode[] = ['off', 'on', 'metrics'];
+
+/** Scrapes each URL every 5 s and counts scrapes and bytes, as a Prometheus would (more often than its 15 s default). */
+function startScraper(urls: string[]): { stats: { scrapes: number; bytes: number; failures: number }; stop(): void } {
+  const stats = { scrapes: 0, bytes: 0, failures: 0 };
+  const timer = setInterval(() => {
+    for (const url of urls) {
+      fetch(url)
+        .then(async (r) => {
+          if (!r.ok) throw new Error(String(r.status));
+          stats.bytes += (await r.arrayBuffer()).byteLength;
+          stats.scrapes++;
+        })
+        .catch(() => stats.failures++);
+    }
+  }, 5000);
+  return { stats, stop: () => clearInterval(timer) };
+}
+
 interface StepResult {
-  mode: 'off' | 'on';
+  mode: Mode;
   rate: number;
   lifecyclesPerSecond: number;
   completed: number;
@@ -66,24 +89,34 @@ interface StepResult {
   peakRssMiB: number;
   endRssMiB: number;
   exports: { requests: number; bytes: number } | null;
+  /** Metrics mode: scrapes of the three endpoints over the step, their bytes, failed scrapes. */
+  scrapes: { scrapes: number; bytes: number; failures: number } | null;
 }
 
-async function runMode(mode: 'off' | 'on', rates: number[], windowSeconds: number): Promise<StepResult[]> {
+async function runMode(mode: Mode, rates: number[], windowSeconds: number): Promise<StepResult[]> {
   const sink = mode === 'on' ? await startSink() : null;
-  const engineEnv: Record<string, string> = sink
-    ? { OTEL_EXPORTER_OTLP_ENDPOINT: sink.url, OTEL_SERVICE_NAME: 'booking-bench' }
-    : { OTEL_EXPORTER_OTLP_ENDPOINT: '', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: '' };
-  log(`tracing ${mode}: starting dev server, stand-in, receivers and the engine`);
+  const metricsPorts = mode === 'metrics' ? [await freePort(), await freePort(), await freePort()] : null;
+  const engineEnv: Record<string, string> = {
+    ...(sink
+      ? { OTEL_EXPORTER_OTLP_ENDPOINT: sink.url, OTEL_SERVICE_NAME: 'booking-bench' }
+      : { OTEL_EXPORTER_OTLP_ENDPOINT: '', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: '' }),
+    ...(metricsPorts
+      ? { METRICS_PORT: String(metricsPorts[0]), WORKER_METRICS_PORT: String(metricsPorts[1]), WORKER_SDK_METRICS_PORT: String(metricsPorts[2]) }
+      : { METRICS_PORT: 'off', WORKER_METRICS_PORT: 'off', WORKER_SDK_METRICS_PORT: 'off' }),
+  };
+  log(`mode ${mode}: starting dev server, stand-in, receivers and the engine`);
   const h = await startHarness({ engineEnv });
+  const scraper = metricsPorts ? startScraper(metricsPorts.map((p) => `http://127.0.0.1:${p}/metrics`)) : null;
   const out: StepResult[] = [];
   try {
     const subs = await subscribeLifecycle(h);
     for (const rate of rates) {
       const before = sink ? { ...sink.stats } : null;
+      const scrapesBefore = scraper ? { ...scraper.stats } : null;
       let peak = 0;
       const cpuBefore = cpuSeconds(h.engine.pid);
       const sampler = setInterval(() => (peak = Math.max(peak, h.engine.procRss()?.rssBytes ?? 0)), 1000);
-      log(`tracing ${mode}: lifecycle at ${rate}/s for ${windowSeconds} s`);
+      log(`mode ${mode}: lifecycle at ${rate}/s for ${windowSeconds} s`);
       let res: LifecycleResult;
       try {
         res = await startLifecycleStep(h, { rate, windowSeconds, startOffsetSeconds: 3, drainSeconds: 60 }, subs.paths).finish();
@@ -107,11 +140,20 @@ async function runMode(mode: 'off' | 'on', rates: number[], windowSeconds: numbe
         peakRssMiB: Math.round(Math.max(peak, end) / MiB),
         endRssMiB: Math.round(end / MiB),
         exports: sink && before ? { requests: sink.stats.requests - before.requests, bytes: sink.stats.bytes - before.bytes } : null,
+        scrapes:
+          scraper && scrapesBefore
+            ? {
+                scrapes: scraper.stats.scrapes - scrapesBefore.scrapes,
+                bytes: scraper.stats.bytes - scrapesBefore.bytes,
+                failures: scraper.stats.failures - scrapesBefore.failures,
+              }
+            : null,
       };
       out.push(step);
-      log(`tracing ${mode} at ${rate}/s: ${JSON.stringify(step)}`);
+      log(`mode ${mode} at ${rate}/s: ${JSON.stringify(step)}`);
     }
   } finally {
+    scraper?.stop();
     await h.close();
     fs.rmSync(h.dataDir, { recursive: true, force: true });
     await sink?.close();
@@ -121,7 +163,9 @@ async function runMode(mode: 'off' | 'on', rates: number[], windowSeconds: numbe
 
 async function main(): Promise<void> {
   const rates = (process.env.BENCH_TRACING_RATES ?? '2,4').split(',').map(Number);
-  const order = (process.env.BENCH_TRACING_ORDER ?? 'off,on').split(',').map((m) => m.trim()) as ('off' | 'on')[];
+  const order = (process.env.BENCH_TRACING_ORDER ?? 'off,on').split(',').map((m) => m.trim()) as Mode[];
+  const unknown = order.filter((m) => !MODES.includes(m));
+  if (unknown.length > 0) throw new Error(`BENCH_TRACING_ORDER: unknown mode ${unknown.join(', ')} (${MODES.join(', ')})`);
   const windowSeconds = Number(process.env.BENCH_TRACING_WINDOW ?? 30);
   const results: StepResult[] = [];
   for (const mode of order) results.push(...(await runMode(mode, rates, windowSeconds)));
@@ -129,13 +173,14 @@ async function main(): Promise<void> {
     (r) =>
       `| ${r.mode} | ${r.rate}/s | ${r.completed}/${r.offered} | ${r.lifecyclesPerSecond.toFixed(2)} | ${r.sustained ? 'yes' : 'no'} | ` +
       `${r.webhookP99Ms ?? 'n/a'} ms | ${r.createP99Ms ?? 'n/a'} ms | ${r.cpuMsPerLifecycle ?? 'n/a'} ms | ${r.peakRssMiB} MiB | ${r.endRssMiB} MiB | ` +
-      `${r.exports ? `${r.exports.requests} / ${(r.exports.bytes / MiB).toFixed(1)} MiB` : '-'} |`,
+      `${r.exports ? `${r.exports.requests} / ${(r.exports.bytes / MiB).toFixed(1)} MiB` : '-'} | ` +
+      `${r.scrapes ? `${r.scrapes.scrapes} / ${(r.scrapes.bytes / MiB).toFixed(1)} MiB${r.scrapes.failures ? `, ${r.scrapes.failures} failed` : ''}` : '-'} |`,
   );
   process.stdout.write(
     [
       '',
-      '| tracing | rate | lifecycles done | lifecycles/s | sustained | webhook p99 | create p99 | engine CPU per lifecycle | engine peak RSS | RSS at end | OTLP exports / bytes |',
-      '|---|---|---|---|---|---|---|---|---|---|---|',
+      '| mode | rate | lifecycles done | lifecycles/s | sustained | webhook p99 | create p99 | engine CPU per lifecycle | engine peak RSS | RSS at end | OTLP exports / bytes | scrapes / bytes |',
+      '|---|---|---|---|---|---|---|---|---|---|---|---|',
       ...rows,
       '',
     ].join('\n'),

@@ -4,9 +4,12 @@
  * a retry re-sends the same update id, which the server deduplicates, and once the first request has answered,
  * the retry gets that answer verbatim, even after the run has closed. The same key with another request is a 409.
  * Bodies are compared in a canonical form: the same JSON with its keys in another order is the same request.
+ * A create whose start failed without an answer (Temporal unreachable or timed out) may have started anyway: its
+ * key keeps the id, and the retry finds that resource or starts it under the same id, never a second one.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { isTemporalUnavailable } from '../temporal/unavailable';
 import type { Db } from '../store/db';
 import { createIdempotencyRepository } from '../store/idempotency-repository';
 import { ApiError } from './plugins/errors';
@@ -25,6 +28,11 @@ export function canonicalJson(value: unknown): string {
 
 export function requestHash(request: unknown): string {
   return createHash('sha256').update(canonicalJson(request)).digest('hex');
+}
+
+/** Temporal's not-found, or the API's 404 a read turns it into. */
+function isNotFound(err: unknown): boolean {
+  return err instanceof WorkflowNotFoundError || (err instanceof ApiError && err.statusCode === 404);
 }
 
 const reused = () => ApiError.conflict('This Idempotency-Key was used with a different request', 'Idempotency-Key');
@@ -50,14 +58,34 @@ export function createIdempotency(db: Db) {
       const claim = await keys.claim(scope, key, hash, id);
       if (!claim.claimed) {
         if (claim.requestHash !== hash) throw reused();
-        return { result: await existing(claim.resourceId), replayed: true };
+        try {
+          return { result: await existing(claim.resourceId), replayed: true };
+        } catch (err) {
+          if (!isNotFound(err)) throw err;
+          // The first request's start never reached Temporal (or has not yet): start it under the kept id.
+          return { result: await createOnce(claim.resourceId), replayed: false };
+        }
       }
       try {
-        return { result: await create(id), replayed: false };
+        return { result: await createOnce(id), replayed: false };
       } catch (err) {
-        // Nothing was started: free the key so the client can retry with the same one.
-        await keys.release(scope, key, id);
+        // Refused, or failed with an answer: nothing was started, so the key is free for a retry. Unreachable or
+        // timed out: the start may have reached the server, so the key keeps its id for the retry.
+        if (!isTemporalUnavailable(err)) await keys.release(scope, key, id);
         throw err;
+      }
+
+      /**
+       * The id is this key's alone (fresh, claimed with it), so "already started" can only be this key's own
+       * start: a concurrent retry's, or the client's own retry of a start whose first answer was lost.
+       */
+      async function createOnce(resourceId: string): Promise<T> {
+        try {
+          return await create(resourceId);
+        } catch (err) {
+          if (err instanceof WorkflowExecutionAlreadyStartedError) return existing(resourceId);
+          throw err;
+        }
       }
     },
 

@@ -1,6 +1,7 @@
 /**
  * One error mapper for the whole API: schema failures → 400, Temporal's not-found → 404, an id already
- * started → 409, a rejected update → 409, everything else → 500 with the message hidden and logged.
+ * started → 409, a rejected update → 409, Temporal unreachable or timed out → 503 with Retry-After, everything
+ * else → 500 with the message hidden and logged.
  * Every error body is `{ type, message, param? }`: also Fastify's own (bad URL, 503 while closing) and those
  * Node's HTTP parser raises before a request exists (431, bad header bytes), answered on the socket.
  */
@@ -9,6 +10,7 @@ import type { Socket } from 'node:net';
 import type { ConnectionError, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import { WorkflowExecutionAlreadyStartedError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { isTemporalUnavailable } from '../../temporal/unavailable';
 import { NO_CONTROL_CHARACTERS, type ErrorBody } from '../schemas/common';
 
 /** An error a handler throws on purpose; its message goes to the client as is. */
@@ -157,6 +159,14 @@ export function registerErrorHandling(app: FastifyInstance) {
       // Fastify's own 4xx (bad JSON, body too large, wrong content type): the message is safe to show.
       const type = status === 429 ? 'rate_limit_error' : status === 401 ? 'authentication_error' : 'invalid_request_error';
       return sendError(reply, status, { type, message: err.message });
+    }
+    if (isTemporalUnavailable(err)) {
+      request.log.error({ err }, 'Temporal unavailable');
+      reply.header('retry-after', '5');
+      return sendError(reply, 503, {
+        type: 'api_error',
+        message: 'Temporal could not be reached or did not answer in time; retry the request (with the same Idempotency-Key, if it had one)',
+      });
     }
     request.log.error({ err }, 'unhandled error');
     return sendError(reply, 500, { type: 'api_error', message: 'Internal error; it has been logged.' });

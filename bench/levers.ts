@@ -8,7 +8,8 @@
  * LEVER: `eager-activities` (default): TEMPORAL_DEV_EAGER_ACTIVITIES=false vs true on the dev server; each side's
  * server metrics are read for the eager dispatches it made. `eager-workflow-start`: TEMPORAL_EAGER_WORKFLOW_START=false
  * vs true in the engine (the API's client on the worker's NativeConnection, booking starts eager); the server's
- * workflow_eager_execution counts the eager starts.
+ * workflow_eager_execution counts the eager starts. `worker-slots`: the worker's task slots at their defaults (40
+ * workflow tasks, 200 activities) vs 100 and 500.
  * LEVERS_RATE (5 bookings/s), LEVERS_ROUNDS (2), LEVERS_WINDOW_SECONDS (30), LEVERS_B_ROUNDS (2; 0 skips b),
  * LEVERS_B_WINDOW_SECONDS (20), LEVERS_ORDER (`AB`: A first in every round; `BA`: B first, to see whether the order
  * favours a side), LEVERS_NO_SAVE=1 prints only.
@@ -50,6 +51,11 @@ interface Side {
 const LEVERS: Record<string, { a: LeverSetting; b: LeverSetting }> = {
   'eager-activities': { a: { devServer: { TEMPORAL_DEV_EAGER_ACTIVITIES: 'false' } }, b: { devServer: { TEMPORAL_DEV_EAGER_ACTIVITIES: 'true' } } },
   'eager-workflow-start': { a: { engine: { TEMPORAL_EAGER_WORKFLOW_START: 'false' } }, b: { engine: { TEMPORAL_EAGER_WORKFLOW_START: 'true' } } },
+  // The worker's task slots: the defaults (40 workflow tasks, 200 activities) against two and a half times as many.
+  'worker-slots': {
+    a: { engine: { WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: '40', WORKER_MAX_CONCURRENT_ACTIVITIES: '200' } },
+    b: { engine: { WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: '100', WORKER_MAX_CONCURRENT_ACTIVITIES: '500' } },
+  },
 };
 
 /**

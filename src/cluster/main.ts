@@ -119,7 +119,9 @@ async function main(): Promise<void> {
     });
     say(`cluster: schemas ${versions}, ${ENGINE_DATABASE} (${seconds(Date.now() - schemaStarted)} s, log schema.log)`);
 
-    const temporalConfig = writeTemporalConfig(path.join(clusterDir, 'temporal'), ports, password);
+    const temporalConfig = writeTemporalConfig(path.join(clusterDir, 'temporal'), ports, password, {
+      eagerActivities: settings.eagerActivities,
+    });
     await startTemporalServices({
       supervisor,
       serverBinary: binaries.temporalServer,

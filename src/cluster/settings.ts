@@ -96,6 +96,8 @@ export interface ClusterSettings {
   salesforceMode: string;
   /** How long each process may take to become ready (CLUSTER_START_TIMEOUT_SECONDS). */
   startTimeoutMs: number;
+  /** The server's system.enableActivityEagerExecution (CLUSTER_EAGER_ACTIVITIES, default true). */
+  eagerActivities: boolean;
 }
 
 export class ClusterSettingsError extends Error {}
@@ -108,6 +110,14 @@ function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: nu
     throw new ClusterSettingsError(`${name} must be an integer from ${min} to ${max}, got '${v}'`);
   }
   return n;
+}
+
+function boolean(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
+  const v = env[name];
+  if (v === undefined || v === '') return fallback;
+  if (/^(true|1)$/i.test(v)) return true;
+  if (/^(false|0)$/i.test(v)) return false;
+  throw new ClusterSettingsError(`${name} must be true or false, got '${v}'`);
 }
 
 /** Reads the settings; throws ClusterSettingsError naming a bad variable. */
@@ -133,6 +143,7 @@ export function loadClusterSettings(env: NodeJS.ProcessEnv = process.env): Clust
     apiKeys: apiKeys.length > 0 ? apiKeys : ['dev-api-key'],
     salesforceMode: env.SALESFORCE_MODE || 'standin',
     startTimeoutMs: integer(env, 'CLUSTER_START_TIMEOUT_SECONDS', 180, 10, 3600) * 1000,
+    eagerActivities: boolean(env, 'CLUSTER_EAGER_ACTIVITIES', true),
   };
 }
 

@@ -36,6 +36,7 @@ test('defaults: loopback ports apart from npm start, two workers, dev-api-key, t
     namespace: 'default',
     apiKeys: ['dev-api-key'],
     salesforceMode: 'standin',
+    eagerActivities: true,
   });
 });
 
@@ -45,6 +46,8 @@ test('variables override, and a bad value is refused naming its variable', () =>
   expect(s.ports.api).toBe(0);
   expect(() => loadClusterSettings({ CLUSTER_WORKERS: '0' })).toThrow(/CLUSTER_WORKERS must be an integer from 1 to 64/);
   expect(() => loadClusterSettings({ CLUSTER_UI_PORT: 'x' })).toThrow(/CLUSTER_UI_PORT must be an integer/);
+  expect(loadClusterSettings({ DATA_DIR: tmp, CLUSTER_EAGER_ACTIVITIES: 'false' }).eagerActivities).toBe(false);
+  expect(() => loadClusterSettings({ CLUSTER_EAGER_ACTIVITIES: 'off' })).toThrow(/CLUSTER_EAGER_ACTIVITIES must be true or false/);
   // Temporal keeps membership ports in a SMALLINT column.
   expect(() => loadClusterSettings({ CLUSTER_HISTORY_MEMBERSHIP_PORT: '40000' })).toThrow(
     /CLUSTER_HISTORY_MEMBERSHIP_PORT must be an integer from 0 to 32767/,

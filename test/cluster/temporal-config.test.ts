@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { resolveTemporalBinaries, type TemporalBinaries } from '../../src/cluster/binaries';
 import type { ClusterPorts } from '../../src/cluster/settings';
-import { HISTORY_SHARDS, TEMPORAL_ENV, writeTemporalConfig } from '../../src/cluster/temporal-config';
+import { dynamicConfig, HISTORY_SHARDS, TEMPORAL_ENV, writeTemporalConfig } from '../../src/cluster/temporal-config';
 import { writeUiConfig } from '../../src/cluster/ui';
 import { toYaml } from '../../src/cluster/yaml';
 
@@ -79,6 +79,12 @@ test('the server loads its generated config: stores, shards, one cluster, every 
   expect(dyn.stdout + dyn.stderr).not.toMatch(/warning|failed/i);
   expect(fs.readFileSync(files.dynamicConfigFile, 'utf8')).toMatch(/^frontend\.namespaceRPS\.visibility:\n {2}- value: 100$/m);
   expect(fs.readFileSync(files.dynamicConfigFile, 'utf8')).toMatch(/^system\.enableActivityEagerExecution:\n {2}- value: true$/m);
+});
+
+test('eager activity execution is on unless CLUSTER_EAGER_ACTIVITIES turns it off, in the file the server reads', () => {
+  expect(dynamicConfig()['system.enableActivityEagerExecution']).toEqual([{ value: true }]);
+  const off = writeTemporalConfig(path.join(tmp, 'temporal-eager-off'), PORTS, 'pw', { eagerActivities: false });
+  expect(fs.readFileSync(off.dynamicConfigFile, 'utf8')).toMatch(/system\.enableActivityEagerExecution['"]?:\s*\n\s*- ['"]?value['"]?: false/);
 });
 
 test('the UI config names the frontend, the loopback port and no auth', () => {

@@ -5,9 +5,8 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import type { InjectOptions } from 'fastify';
-import { localEnv, uniqueTaskQueue, workflowBundle } from '../helpers/temporal-env';
+import { localEnv, quietBookingActivities, uniqueTaskQueue, workflowBundle } from '../helpers/temporal-env';
 import { buildTestApp, TEST_API_KEY, type TestApp } from '../helpers/app';
-import { createNoteActivities } from '../../activities/notes';
 import type { RoutableEvent } from '../../src/shared/dispatch-contract';
 
 let env: TestWorkflowEnvironment;
@@ -47,14 +46,12 @@ beforeAll(async () => {
     connection: env.nativeConnection,
     taskQueue,
     workflowBundle: await workflowBundle(),
-    activities: {
-      ...createNoteActivities(),
+    activities: quietBookingActivities({
       routeEvent: async (e: RoutableEvent) => {
         routed.push(e);
         return { deliveryIds: [] };
       },
-      syncActivityEvent: async () => ({ outcome: 'skipped' as const, activityEventId: null }),
-    },
+    }),
   });
   running = worker.run();
   alice = (await call({ method: 'POST', url: '/v2/users', payload: { name: 'Alice', email: 'alice@example.com', timezone: 'Europe/London' } })).body;

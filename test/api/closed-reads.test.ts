@@ -6,9 +6,8 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker, type WorkflowBundle } from '@temporalio/worker';
 import type { InjectOptions } from 'fastify';
-import { localEnv, uniqueTaskQueue, workflowBundle } from '../helpers/temporal-env';
+import { localEnv, quietBookingActivities, uniqueTaskQueue, workflowBundle } from '../helpers/temporal-env';
 import { buildTestApp, TEST_API_KEY, type TestApp } from '../helpers/app';
-import { createNoteActivities } from '../../activities/notes';
 
 const CHANGED_WORKFLOWS = require.resolve('../fixtures/changed-workflows');
 
@@ -28,12 +27,7 @@ async function withWorker<T>(bundle: WorkflowBundle, fn: () => Promise<T>): Prom
     connection: env.nativeConnection,
     taskQueue,
     workflowBundle: bundle,
-    activities: {
-      ...createNoteActivities(),
-      routeEvent: async () => ({ deliveryIds: [] }),
-      syncActivityEvent: async () => ({ outcome: 'skipped' as const, activityEventId: null }),
-      changedFirstStep: async () => undefined,
-    },
+    activities: quietBookingActivities({ changedFirstStep: async () => undefined }),
   });
   return worker.runUntil(fn);
 }

@@ -7,9 +7,8 @@ import { Client, Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor, 
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import type { InjectOptions } from 'fastify';
-import { localEnv, uniqueTaskQueue, workflowBundle } from '../helpers/temporal-env';
+import { localEnv, quietBookingActivities, uniqueTaskQueue, workflowBundle } from '../helpers/temporal-env';
 import { buildTestApp, TEST_API_KEY, type TestApp } from '../helpers/app';
-import { createNoteActivities } from '../../activities/notes';
 import { freePort } from '../../src/temporal/dev-server';
 import { isTemporalUnavailable } from '../../src/temporal/unavailable';
 
@@ -106,11 +105,7 @@ describe('a create whose start lost its answer', () => {
       connection: env.nativeConnection,
       taskQueue,
       workflowBundle: await workflowBundle(),
-      activities: {
-        ...createNoteActivities(),
-        routeEvent: async () => ({ deliveryIds: [] }),
-        syncActivityEvent: async () => ({ outcome: 'skipped' as const, activityEventId: null }),
-      },
+      activities: quietBookingActivities(),
     });
     running = worker.run();
   });

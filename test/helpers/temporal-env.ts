@@ -8,6 +8,8 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Runtime, type WorkflowBundle } from '@temporalio/worker';
 import { resolveTemporalCli, resolveTestServer } from '../../src/temporal/binaries';
 import { customSearchAttributeKeys } from '../../src/temporal/connection';
+import { createNoteActivities } from '../../activities/notes';
+import type { RoutableEvent } from '../../src/shared/dispatch-contract';
 
 let runtimeInstalled = false;
 
@@ -80,4 +82,17 @@ export function uniqueTaskQueue(name: string): string {
   queueCounter += 1;
   const slug = name.replace(/[^A-Za-z0-9_-]+/g, '-').slice(0, 60);
   return `${slug}-${process.pid}-${queueCounter}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+/**
+ * The booking worker's activities for API tests that watch workflows, not deliveries: the real note activities,
+ * routing that delivers nowhere and a Salesforce sync that is skipped. `overrides` replaces any of them.
+ */
+export function quietBookingActivities(overrides: Record<string, (...args: never[]) => Promise<unknown>> = {}) {
+  return {
+    ...createNoteActivities(),
+    routeEvent: async (_event: RoutableEvent) => ({ deliveryIds: [] as string[] }),
+    syncActivityEvent: async () => ({ outcome: 'skipped' as const, activityEventId: null }),
+    ...overrides,
+  };
 }

@@ -18,22 +18,11 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { freePort } from '../src/temporal/dev-server';
-import { startHarness } from './lib/harness';
+import { processCpuSeconds, startHarness } from './lib/harness';
 import { startLifecycleStep, subscribeLifecycle, type LifecycleResult } from './scenarios/lifecycle';
 
 const MiB = 1024 * 1024;
-const TICKS_PER_SECOND = 100;
 
-/** CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat; null when unreadable. */
-function cpuSeconds(pid: number): number | null {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
-  } catch {
-    return null;
-  }
-}
 const started = Date.now();
 const log = (msg: string) => process.stdout.write(`[bench-tracing +${((Date.now() - started) / 1000).toFixed(0)}s] ${msg}\n`);
 
@@ -114,7 +103,7 @@ async function runMode(mode: Mode, rates: number[], windowSeconds: number): Prom
       const before = sink ? { ...sink.stats } : null;
       const scrapesBefore = scraper ? { ...scraper.stats } : null;
       let peak = 0;
-      const cpuBefore = cpuSeconds(h.engine.pid);
+      const cpuBefore = processCpuSeconds(h.engine.pid);
       const sampler = setInterval(() => (peak = Math.max(peak, h.engine.procRss()?.rssBytes ?? 0)), 1000);
       log(`mode ${mode}: lifecycle at ${rate}/s for ${windowSeconds} s`);
       let res: LifecycleResult;
@@ -124,7 +113,7 @@ async function runMode(mode: Mode, rates: number[], windowSeconds: number): Prom
         clearInterval(sampler);
       }
       const end = h.engine.procRss()?.rssBytes ?? 0;
-      const cpuAfter = cpuSeconds(h.engine.pid);
+      const cpuAfter = processCpuSeconds(h.engine.pid);
       const cpuMsPerLifecycle =
         cpuBefore !== null && cpuAfter !== null && res.completedLifecycles > 0 ? Math.round(((cpuAfter - cpuBefore) * 1000) / res.completedLifecycles) : null;
       const step: StepResult = {

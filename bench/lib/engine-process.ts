@@ -3,6 +3,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { EngineEvent, EngineLoad, EngineMemory } from '../engine';
+import { procMemory } from './proc-memory';
 
 /** Where scenario b's bench-only worker runs: the engine process, or processes beside the cluster. */
 export interface BenchWorkerHost {
@@ -74,15 +75,7 @@ export async function startEngine(opts: { env: NodeJS.ProcessEnv; logFile: strin
     apiUrl,
     memory: () => call<EngineMemory>('memory'),
     load: () => call<EngineLoad>('load'),
-    procRss() {
-      try {
-        const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-        const kb = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) * 1024;
-        return { rssBytes: kb('VmRSS'), peakRssBytes: kb('VmHWM') };
-      } catch {
-        return null;
-      }
-    },
+    procRss: () => procMemory(pid),
     startBenchWorker: (taskQueue) => call<void>('startBenchWorker', { taskQueue }),
     stopBenchWorker: () => call<void>('stopBenchWorker'),
     async stop() {

@@ -14,10 +14,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { resolveTemporalBinaries } from '../../src/cluster/binaries';
-import { PORT_SETTINGS, type ClusterPorts } from '../../src/cluster/settings';
+import { freeClusterPorts, PORT_SETTINGS, type ClusterPorts } from '../../src/cluster/settings';
 import { leftoverGroups } from '../../src/cluster/watchdog';
 import { loadConfig } from '../../src/config';
-import { freePort } from '../../src/temporal/dev-server';
 import { bundleWorkflowsInChild } from '../../src/temporal/workflow-bundle';
 import { benchEngineVariables, Cleanups, connectWorld, startBenchSide, type BenchWorld } from './harness';
 import type { BenchWorkerHost } from './engine-process';
@@ -44,15 +43,6 @@ export interface ClusterHarness extends BenchWorld {
    * waits for the same stop).
    */
   close(): Promise<void>;
-}
-
-/** The ports: free ones, except the membership ports, which the cluster picks below 32768 (0). */
-async function pickPorts(): Promise<ClusterPorts> {
-  const picked: Partial<ClusterPorts> = {};
-  for (const [key, s] of Object.entries(PORT_SETTINGS) as [keyof ClusterPorts, { max?: number }][]) {
-    picked[key] = s.max === undefined ? await freePort() : 0;
-  }
-  return picked as ClusterPorts;
 }
 
 /** The node running the bench, when it can be named as CLUSTER_NODE (an absolute path to `node`). */
@@ -244,7 +234,7 @@ export async function startClusterHarness(opts: { workers: number; log: (line: s
   const cleanups = new Cleanups();
   try {
     const side = await startBenchSide(cleanups);
-    const ports = await pickPorts();
+    const ports = await freeClusterPorts();
     const engineEnv: Record<string, string> = {
       ...benchEngineVariables(side.standin.url),
       CLUSTER_WORKERS: String(opts.workers),

@@ -147,6 +147,18 @@ export function loadClusterSettings(env: NodeJS.ProcessEnv = process.env): Clust
   };
 }
 
+/**
+ * Ports for a cluster beside others on one machine (the tests', the bench's): free ones picked now, except the
+ * membership ports, which Temporal keeps in a SMALLINT and freePort() picks above: 0 lets the cluster pick them.
+ */
+export async function freeClusterPorts(): Promise<ClusterPorts> {
+  const picked: Partial<ClusterPorts> = {};
+  for (const [key, s] of Object.entries(PORT_SETTINGS) as [keyof ClusterPorts, { max?: number }][]) {
+    picked[key] = s.max === undefined ? await freePort() : 0;
+  }
+  return picked as ClusterPorts;
+}
+
 /** Whether 127.0.0.1:port can be listened on now. */
 function portIsFree(port: number): Promise<boolean> {
   return new Promise((resolve, reject) => {

@@ -9,8 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { requestControl, type ControlRequest } from '../../src/cluster/control';
-import { PORT_SETTINGS, type ClusterPorts } from '../../src/cluster/settings';
-import { freePort } from '../../src/temporal/dev-server';
+import { freeClusterPorts, PORT_SETTINGS, type ClusterPorts } from '../../src/cluster/settings';
 
 const ROOT = path.join(__dirname, '..', '..');
 
@@ -30,16 +29,9 @@ export class ClusterRun {
     this.clusterDir = path.join(this.dataDir, 'cluster');
   }
 
-  /**
-   * A cluster on free ports; `env` adds to the environment `npm run cluster` gets. Membership ports must stay under
-   * 32768 (Temporal keeps them in a SMALLINT), below the range freePort() picks from: 0 lets the cluster pick them.
-   */
+  /** A cluster on free ports (the membership ports left to the cluster); `env` adds to what `npm run cluster` gets. */
   static async create(opts: { apiKey: string; env?: NodeJS.ProcessEnv }): Promise<ClusterRun> {
-    const picked: Partial<ClusterPorts> = {};
-    for (const [key, s] of Object.entries(PORT_SETTINGS) as [keyof ClusterPorts, { max?: number }][]) {
-      picked[key] = s.max === undefined ? await freePort() : 0;
-    }
-    return new ClusterRun(picked as ClusterPorts, opts.apiKey, opts.env ?? {});
+    return new ClusterRun(await freeClusterPorts(), opts.apiKey, opts.env ?? {});
   }
 
   /** Starts `npm run cluster` and resolves at its banner; rejects with its output when it exits or takes 240 s. */
